@@ -36,7 +36,9 @@ class Limits:
         256 * MiB, "Larger image files are hashed (md5/sha1/sha256) but not decoded."
     )
     pdq_decode_size: int = _setting(
-        512, "JPEGs are DCT-scaled on decode to the smallest size at least this large."
+        512,
+        "Large images are reduced by a power of two (DCT-scaled for JPEG) keeping the short "
+        "side at least this many pixels before PDQ; 0 hashes the full decode.",
     )
     thumbnail_size: int = _setting(256, "Longest side of the review thumbnail, in pixels.")
     archive_max_depth: int = _setting(

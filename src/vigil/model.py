@@ -37,6 +37,7 @@ class Entry(enum.StrEnum):
     DEVICE = "device"
     DIRECTORY = "directory"  # only recorded when it cannot be listed
     MEMBER = "member"  # a regular member of an archive
+    HARDLINK = "hardlink"  # a tar hard link: recorded with its target, never read
     OTHER = "other"
 
 
@@ -70,13 +71,18 @@ class Locator:
 
     @property
     def raw(self) -> bytes:
-        """Unambiguous bytes form (NUL never occurs in a path or member name)."""
-        return b"\0".join((self.relpath, *self.members))
+        """Unambiguous bytes form: each part length-prefixed, since a hostile archive member
+        name may contain any byte, NUL and `!` included."""
+        return b"".join(len(p).to_bytes(4, "big") + p for p in (self.relpath, *self.members))
 
     @classmethod
     def from_raw(cls, raw: bytes) -> Locator:
-        first, *rest = raw.split(b"\0")
-        return cls(first, tuple(rest))
+        parts, i = [], 0
+        while i < len(raw):
+            n = int.from_bytes(raw[i : i + 4], "big")
+            parts.append(raw[i + 4 : i + 4 + n])
+            i += 4 + n
+        return cls(parts[0], tuple(parts[1:]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +99,7 @@ class Task:
     entry: Entry
     size: int
     link_target: str | None = None
+    error: str | None = None  # the walker could not examine the entry; recorded as is
 
 
 @dataclass(slots=True)
@@ -137,3 +144,36 @@ class FileRecord:
             self.status = Status(status)
             self.error = reason
         return self
+
+
+EXPORT_FIELDS = (
+    "source",
+    "path",
+    "size",
+    "md5",
+    "sha1",
+    "sha256",
+    "mime",
+    "kind",
+    "status",
+    "error",
+    "width",
+    "height",
+    "pdq",
+    "pdq_quality",
+    "exif",
+    "matches",
+    "category",
+)
+
+
+def export_dict(record: FileRecord, source: str) -> dict[str, Any]:
+    """The `vigil files` / `vigil hash` shape of a record (field order is part of the format)."""
+    values = {
+        "source": source,
+        "path": record.path,
+        "kind": record.kind.value,
+        "status": record.status.value,
+        "matches": [],
+    }
+    return {f: values[f] if f in values else getattr(record, f) for f in EXPORT_FIELDS}

@@ -1,1 +1,61 @@
-"""hashsets"""
+"""Hash-list exchange formats: one module per format, registered here explicitly (in sniffing
+order: the most specific first), and `sniff_format` for `--format auto`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vigil.errors import HashSetFormatError
+from vigil.hashsets.csv_generic import CsvFormat
+from vigil.hashsets.entry import HEAD_SIZE, HashEntry, HashSetFormat, check_not_empty, read_head
+from vigil.hashsets.hashkeeper import HashKeeperFormat
+from vigil.hashsets.icse import IcseFormat
+from vigil.hashsets.md5sum import Md5sumFormat
+from vigil.hashsets.nsrl import NsrlFormat
+from vigil.hashsets.pdq_list import PdqListFormat, looks_bare_hex64
+from vigil.hashsets.vics import VicsFormat
+from vigil.hashsets.vics_export import write_vics
+from vigil.plugins import Registry
+
+__all__ = ["FORMATS", "HashEntry", "HashSetFormat", "get_format", "sniff_format", "write_vics"]
+
+FORMATS: Registry[HashSetFormat] = Registry("hash-set format")
+for _fmt in (
+    VicsFormat(),
+    NsrlFormat(),
+    HashKeeperFormat(),
+    IcseFormat(),
+    PdqListFormat(),
+    Md5sumFormat(),
+    CsvFormat(),
+):
+    FORMATS.register(_fmt.name, _fmt)
+
+
+def sniff_format(path: Path) -> HashSetFormat:
+    """The first registered format whose `sniff` accepts the file's head."""
+    path = Path(path)
+    check_not_empty(path)
+    try:
+        head = read_head(path, HEAD_SIZE)
+    except OSError as exc:
+        raise HashSetFormatError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    for fmt in FORMATS:
+        if fmt.sniff(path, head):
+            return fmt
+    if looks_bare_hex64(head):
+        raise HashSetFormatError(
+            "ambiguous hash-set format: lines of 64 hex digits may be SHA-256 or PDQ; "
+            "pass --format md5sum or --format pdq"
+        )
+    raise HashSetFormatError(f"unrecognised hash-set format (tried: {', '.join(FORMATS.names())})")
+
+
+def get_format(name: str, path: Path | None = None) -> HashSetFormat:
+    """`--format` value → format; "auto" sniffs `path`."""
+    if name == "auto":
+        if path is None:
+            raise ValueError("format 'auto' needs the file to sniff")
+        return sniff_format(path)
+    return FORMATS.get(name)

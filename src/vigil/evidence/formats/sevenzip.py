@@ -1,0 +1,212 @@
+"""7z archives via py7zr: the header lists the members, then each folder (solid block) is
+decompressed front to back in bounded chunks straight from the archive stream.
+
+py7zr's public extraction API writes whole members to files or factory objects and refuses
+hostile names, so members are read with the same per-folder decompressor it uses internally
+(`Folder.get_decompressor`). Memory per member is one chunk plus the decoder's dictionary;
+a member is never buffered whole. Members nobody read are decompressed and discarded when the
+next member of the same folder is wanted (and charged to the budget). The 7z header sits at
+the end of the file, so a truncated 7z lists nothing: it raises "truncated archive".
+"""
+
+from __future__ import annotations
+
+import lzma
+import struct
+import zlib
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import py7zr
+import py7zr.exceptions
+from py7zr.compressor import SupportedMethods
+
+from vigil.errors import ArchiveError
+from vigil.evidence.archive import (
+    CHUNK,
+    CORRUPT_ARCHIVE,
+    CORRUPT_MEMBER,
+    ENCRYPTED_ARCHIVE,
+    ENCRYPTED_MEMBER,
+    LINK_TARGET_MAX,
+    TRUNCATED,
+    UNSUPPORTED_METHOD,
+    Budget,
+    Member,
+    Metered,
+    entry_from_mode,
+    read_limited,
+)
+from vigil.model import Entry, display_name
+
+SIGNATURE = b"7z\xbc\xaf\x27\x1c"
+# py7zr's header parser and decoders raise many built-in types on malformed input.
+_PY7ZR_ERRORS = (
+    py7zr.exceptions.ArchiveError,
+    py7zr.exceptions.PasswordRequired,
+    lzma.LZMAError,
+    zlib.error,
+    OSError,
+    EOFError,
+    ValueError,
+    LookupError,
+    TypeError,
+    AttributeError,
+    struct.error,
+    OverflowError,
+    NotImplementedError,
+    AssertionError,
+)
+
+
+class SevenZipFormat:
+    name = "7z"
+    mimes = ("application/x-7z-compressed",)
+
+    def iter_members(self, stream: BinaryIO, *, name: bytes, budget: Budget) -> Iterator[Member]:
+        start = stream.tell()
+        try:
+            archive = py7zr.SevenZipFile(stream, mode="r")
+        except py7zr.exceptions.PasswordRequired as exc:
+            raise ArchiveError(ENCRYPTED_ARCHIVE, "the header is encrypted") from exc
+        except _PY7ZR_ERRORS as exc:
+            raise ArchiveError(_why_unreadable(stream, start), str(exc)) from exc
+        with archive:
+            yield from _members(archive, stream, budget)
+
+
+def _why_unreadable(stream: BinaryIO, start: int) -> str:
+    """TRUNCATED when the signature header points past the end of the file."""
+    stream.seek(start)
+    head = stream.read(32)
+    if len(head) < 32 or not head.startswith(SIGNATURE):
+        return TRUNCATED if SIGNATURE.startswith(head[:6]) and head else CORRUPT_ARCHIVE
+    offset, size = struct.unpack_from("<QQ", head, 12)
+    available = stream.seek(0, 2) - start
+    return TRUNCATED if 32 + offset + size > available else CORRUPT_ARCHIVE
+
+
+class _Folder:
+    """One folder's decompressor, reading from its own position in the shared stream.
+    `broken` is the reason its members cannot be read, once that is known."""
+
+    def __init__(self, stream: BinaryIO, folder: Any, start: int, packsize: int, budget: Budget):
+        self.folder = folder
+        self._stream = stream
+        self._pos = start
+        self._decoder: Any = None
+        self.broken: str | None = None
+        try:
+            self._decoder = folder.get_decompressor(packsize, True)
+        except py7zr.exceptions.UnsupportedCompressionMethodError:
+            self.broken = UNSUPPORTED_METHOD
+        except _PY7ZR_ERRORS:
+            self.broken = CORRUPT_MEMBER
+        self.metered = budget.meter(self.read, packed=self.consumed)
+
+    def consumed(self) -> int:
+        return int(self._decoder.consumed)
+
+    def read(self, n: int) -> bytes:
+        for _ in range(64):  # a decoder may consume input without output (headers, padding)
+            self._stream.seek(self._pos)
+            try:
+                out = self._decoder.decompress(self._stream, n)
+            except _PY7ZR_ERRORS as exc:
+                raise ArchiveError(CORRUPT_MEMBER, f"{type(exc).__name__}: {exc}") from exc
+            moved = self._stream.tell() != self._pos
+            self._pos = self._stream.tell()
+            if out:
+                return bytes(out)
+            if not moved:
+                break
+        raise ArchiveError(TRUNCATED, "folder data ends before its members")
+
+
+class _MemberReader:
+    def __init__(self, source: Metered, size: int, crc: int | None) -> None:
+        self._source = source
+        self._left = size
+        self._crc = 0
+        self._expected = crc
+
+    def read(self, n: int) -> bytes:
+        if self._left <= 0:
+            return b""
+        out = self._source.read(min(n, self._left, CHUNK))
+        self._left -= len(out)
+        self._crc = zlib.crc32(out, self._crc)
+        if self._left <= 0 and self._expected is not None and self._crc != self._expected:
+            raise ArchiveError(CORRUPT_MEMBER, "CRC mismatch")
+        return out
+
+    def drain(self) -> None:
+        while self.read(CHUNK):
+            pass
+
+
+def _entry(f: Any) -> Entry:
+    mode = f.st_fmt
+    if mode:
+        return entry_from_mode(mode)
+    if f.is_directory:
+        return Entry.DIRECTORY
+    if f.is_symlink:
+        return Entry.SYMLINK
+    return Entry.MEMBER
+
+
+def _members(archive: py7zr.SevenZipFile, stream: BinaryIO, budget: Budget) -> Iterator[Member]:
+    streams = getattr(archive.header, "main_streams", None)
+    folders = streams.unpackinfo.folders if streams is not None else []
+    positions = streams.packinfo.packpositions if streams is not None else [0]
+    index = {id(folder): i for i, folder in enumerate(folders)}
+    current: _Folder | None = None
+    previous: _MemberReader | None = None
+    for f in archive.files:
+        member = Member(
+            name=f.filename.encode("utf-8", "surrogatepass"),
+            entry=_entry(f),
+            size=f.uncompressed,
+            compressed_size=f.compressed,
+            mtime=f.lastwritetime.totimestamp() if f.lastwritetime is not None else None,
+        )
+        folder = f.folder
+        reader: _MemberReader | None = None
+        if f.emptystream or folder is None:
+            if member.entry is Entry.MEMBER:
+                member._read = _empty
+        elif SupportedMethods.needs_password(folder.coders):
+            member.encrypted = True
+            member.error = ENCRYPTED_MEMBER
+        else:
+            if current is None or current.folder is not folder:
+                i = index[id(folder)]
+                start = archive.afterheader + positions[i]
+                current = _Folder(stream, folder, start, positions[i + 1] - positions[i], budget)
+            elif previous is not None and not current.broken:
+                try:
+                    previous.drain()  # skip what was not read of the last member
+                except ArchiveError as exc:
+                    if exc.reason not in (TRUNCATED, CORRUPT_MEMBER):
+                        raise
+                    current.broken = exc.reason
+            if current.broken:
+                member.error = current.broken
+            else:
+                reader = _MemberReader(current.metered, f.uncompressed, f.crc32)
+                member._read = reader.read
+        if reader is not None and member.entry is Entry.SYMLINK:
+            member._read = None
+            try:
+                member.link_target = display_name(read_limited(reader.read, LINK_TARGET_MAX))
+            except ArchiveError as exc:
+                if exc.reason not in (TRUNCATED, CORRUPT_MEMBER):
+                    raise
+                member.error = exc.reason
+        previous = reader
+        yield member
+
+
+def _empty(n: int) -> bytes:
+    return b""

@@ -1,0 +1,123 @@
+"""Where batches of tasks run: inline, or a local process pool. A Dask cluster will be a third
+implementation of the same two-method interface.
+
+The interface is deliberately narrow — `map_unordered(fn, batches)` yielding each batch with
+its result or the exception that killed it — so the orchestrator never knows whether its
+workers are threads of this process, local processes or machines across a lab network.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Generic, Protocol, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class WorkerDied(Exception):
+    """The process running a one-task batch died (a decoder segfault, the OOM killer)."""
+
+
+class Executor(Protocol, Generic[T, R]):
+    def map_unordered(
+        self, fn: Callable[[list[T]], R], batches: Iterable[list[T]]
+    ) -> Iterator[tuple[list[T], R | BaseException]]: ...
+
+    def close(self) -> None: ...
+
+
+class InlineExecutor(Generic[T, R]):
+    """Runs in the calling process: for `vigil hash`, tests and debugging."""
+
+    def map_unordered(
+        self, fn: Callable[[list[T]], R], batches: Iterable[list[T]]
+    ) -> Iterator[tuple[list[T], R | BaseException]]:
+        for batch in batches:
+            yield batch, fn(batch)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> InlineExecutor[T, R]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ProcessExecutor(Generic[T, R]):
+    """A local process pool fed from a bounded window of batches.
+
+    Only `2 × workers` batches are ever in flight, so the walk of a 9M-file source never
+    runs ahead of the hashing. If a worker process dies, the pool is rebuilt and every batch
+    that was in flight is retried one task at a time, so the one task that kills a worker is
+    isolated and reported (as `WorkerDied`) while its neighbours still get their records.
+    """
+
+    def __init__(self, workers: int, *, window: int | None = None) -> None:
+        self.workers = workers
+        self.window = window or 2 * workers
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["vigil.pipeline.worker"])
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx)
+
+    def map_unordered(
+        self, fn: Callable[[list[T]], R], batches: Iterable[list[T]]
+    ) -> Iterator[tuple[list[T], R | BaseException]]:
+        pending: dict[Future[R], tuple[list[T], bool]] = {}
+        retry: list[list[T]] = []  # singletons split out of batches lost with a dead worker
+        source = iter(batches)
+        exhausted = False
+        while True:
+            if retry:
+                # After a crash, suspects run alone so a second crash names its culprit.
+                if not pending:
+                    suspect = retry.pop()
+                    pending[self._submit(fn, suspect)] = (suspect, True)
+            while not retry and not exhausted and len(pending) < self.window:
+                if any(isolated for _, isolated in pending.values()):
+                    break
+                batch = next(source, None)
+                if batch is None:
+                    exhausted = True
+                    break
+                pending[self._submit(fn, batch)] = (batch, False)
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                # Every future of a broken pool finishes at once; settle them all together.
+                wait(pending)
+                done = set(pending)
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+            for future in done:
+                batch, isolated = pending.pop(future)
+                exc = future.exception()
+                if exc is None:
+                    yield batch, future.result()
+                elif not isinstance(exc, BrokenProcessPool):
+                    yield batch, exc
+                elif isolated:
+                    yield batch, WorkerDied("worker process died while processing this item")
+                else:
+                    retry.extend([t] for t in batch)
+
+    def _submit(self, fn: Callable[[list[T]], R], batch: list[T]) -> Future[R]:
+        return self._pool.submit(fn, batch)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> ProcessExecutor[T, R]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,197 @@
+"""Ingest orchestration: walk sources, skip what is done, fan tasks out to an executor and
+hand every result to the single writer.
+
+Memory stays flat whatever the collection size: the walk is a generator, done-lookups go
+to the store in fixed-size batches, the executor holds a bounded window of batches, and the
+writer flushes every `batch_size` records.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from vigil.config import Settings
+from vigil.errors import EvidenceError
+from vigil.evidence.folder import SourceRoot, WalkItem, walk
+from vigil.model import FileRecord, Status, Task
+from vigil.pipeline.executor import Executor, ProcessExecutor
+from vigil.pipeline.worker import process_batch
+from vigil.store import CaseStore, RecordWriter, done_tops
+
+LOOKUP_BATCH = 500
+BATCH_MAX_TASKS = 64
+BATCH_MAX_BYTES = 64 << 20
+
+
+class ProgressSink(Protocol):
+    """What the orchestrator reports; the CLI renders it as a Rich bar or as log lines."""
+
+    def totals(self, files: int, nbytes: int, final: bool) -> None: ...
+
+    def advance(self, files: int, nbytes: int) -> None: ...
+
+
+@dataclass
+class IngestSummary:
+    run_id: int
+    files_seen: int = 0
+    already_done: int = 0
+    records: int = 0
+    bytes_read: int = 0
+    by_status: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict:
+        return {
+            "files_seen": self.files_seen,
+            "already_done": self.already_done,
+            "records": self.records,
+            "bytes_read": self.bytes_read,
+            "by_status": dict(self.by_status),
+        }
+
+
+def ingest(
+    store: CaseStore,
+    sources: Sequence[str],
+    settings: Settings,
+    *,
+    progress: ProgressSink,
+    argv: Sequence[str] = (),
+    executor: Executor | None = None,
+) -> IngestSummary:
+    """Ingest every SOURCE into the case. Safe to interrupt and to run again."""
+    roots = list(dict.fromkeys(SourceRoot.resolve(s) for s in sources))
+    own_executor = executor is None
+    if executor is None:
+        executor = ProcessExecutor(settings.effective_workers)
+    counter = _Counter(roots, progress)
+    with RecordWriter(store, batch_size=settings.batch_size) as writer:
+        summary = IngestSummary(run_id=writer.start_run(list(argv)))
+        status = "failed"
+        try:
+            source_ids = {
+                r: writer.source_id(r.given, r.root, single_file=r.single is not None)
+                for r in roots
+            }
+            counter.start()
+            tasks = _pending_tasks(store, roots, source_ids, summary, progress)
+            work = functools.partial(process_batch, limits=settings.limits)
+            for batch, result in executor.map_unordered(work, _batches(tasks)):
+                results = result if isinstance(result, list) else _failed(batch, result)
+                for task, records in zip(batch, results, strict=True):
+                    writer.add(task.source_id, task.locator.relpath, records)
+                    summary.records += len(records)
+                    summary.by_status.update(r.status.value for r in records)
+                    summary.bytes_read += task.size
+                    progress.advance(1, task.size)
+            writer.flush()
+            status = "completed"
+        except KeyboardInterrupt:
+            writer.flush()
+            status = "interrupted"
+            raise
+        finally:
+            counter.stop()
+            if own_executor:
+                executor.close()
+            writer.finish_run(status, summary.as_dict())
+    return summary
+
+
+def _failed(batch: list[Task], exc: BaseException) -> list[list[FileRecord]]:
+    """A batch whose worker died still yields one error record per task."""
+    return [
+        [
+            FileRecord(locator=t.locator, source_id=t.source_id, entry=t.entry).fail(
+                Status.ERROR, f"worker failed: {exc}"
+            )
+        ]
+        for t in batch
+    ]
+
+
+def _pending_tasks(
+    store: CaseStore,
+    roots: list[SourceRoot],
+    source_ids: dict[SourceRoot, int],
+    summary: IngestSummary,
+    progress: ProgressSink,
+) -> Iterator[Task]:
+    for root in roots:
+        source_id = source_ids[root]
+        items = walk(root)
+        while chunk := list(itertools.islice(items, LOOKUP_BATCH)):
+            summary.files_seen += len(chunk)
+            with store.engine.connect() as conn:
+                done = done_tops(conn, source_id, [i.locator.relpath for i in chunk])
+            for item in chunk:
+                if item.locator.relpath in done:
+                    summary.already_done += 1
+                    progress.advance(1, item.size)
+                    continue
+                yield _task(source_id, root, item)
+
+
+def _task(source_id: int, root: SourceRoot, item: WalkItem) -> Task:
+    return Task(
+        source_id=source_id,
+        root=root.root,
+        locator=item.locator,
+        entry=item.entry,
+        size=item.size,
+        link_target=item.link_target,
+        error=item.error,
+    )
+
+
+def _batches(tasks: Iterable[Task]) -> Iterator[list[Task]]:
+    """Group small files so one IPC round trip carries many; a big file travels alone."""
+    batch: list[Task] = []
+    size = 0
+    for task in tasks:
+        batch.append(task)
+        size += task.size
+        if len(batch) >= BATCH_MAX_TASKS or size >= BATCH_MAX_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+class _Counter:
+    """Counts the sources in a background thread so the progress bar gets a total and an
+    ETA without delaying the first hashes."""
+
+    def __init__(self, roots: list[SourceRoot], progress: ProgressSink) -> None:
+        self._roots = roots
+        self._progress = progress
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="vigil-count", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        files = nbytes = 0
+        try:
+            for root in self._roots:
+                for item in walk(root):
+                    if self._stop.is_set():
+                        return
+                    files += 1
+                    nbytes += item.size
+                    if files % 10_000 == 0:
+                        self._progress.totals(files, nbytes, final=False)
+        except EvidenceError:
+            return  # the main walk reports it; a count is only a courtesy
+        self._progress.totals(files, nbytes, final=True)

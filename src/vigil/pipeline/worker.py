@@ -1,0 +1,223 @@
+"""The worker's unit of work: one top-level task in, its records out.
+
+A plain picklable function of (task, limits) → records, with no store, no globals and no
+output besides the return value, so the same function runs in a local process pool, inline
+for `vigil hash`, or on a Dask worker that mounts the evidence. Per-item failures become
+records; nothing a file contains can make this function raise.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from typing import BinaryIO
+
+from vigil.config import Limits
+from vigil.errors import ArchiveError, ItemError
+from vigil.evidence.archive import Budget, Member, iter_archive
+from vigil.hashing.crypto import CryptoHasher
+from vigil.media.extensions import claimed_kind
+from vigil.media.sniff import SNIFF_BYTES, sniff
+from vigil.model import Entry, FileRecord, Kind, Status, Task
+from vigil.pipeline.imaging import analyse_image
+
+CHUNK = 1 << 20
+
+_NOT_READ = {
+    Entry.SYMLINK: "symlink: recorded, not followed",
+    Entry.FIFO: "fifo: not opened",
+    Entry.SOCKET: "socket: not opened",
+    Entry.DEVICE: "device file: not opened",
+    Entry.DIRECTORY: "directory: not listed",
+    Entry.HARDLINK: "hard link: recorded, not read",
+    Entry.OTHER: "special file: not opened",
+}
+
+
+def process_batch(tasks: list[Task], limits: Limits) -> list[list[FileRecord]]:
+    """Records for each task, in task order (the executor ships batches to amortise IPC)."""
+    return [process_task(task, limits) for task in tasks]
+
+
+def process_task(task: Task, limits: Limits) -> list[FileRecord]:
+    record = FileRecord(
+        locator=task.locator,
+        source_id=task.source_id,
+        entry=task.entry,
+        link_target=task.link_target,
+    )
+    if task.error:
+        return [record.fail(Status.ERROR, task.error)]
+    if task.entry is not Entry.FILE:
+        return [record.fail(Status.SKIPPED, _NOT_READ[task.entry])]
+    try:
+        return _process_file(task, record, limits)
+    except Exception as exc:  # a bug must cost one record, never the run
+        return [record.fail(Status.ERROR, f"internal error: {type(exc).__name__}: {exc}")]
+
+
+def _open_evidence(path: bytes) -> int:
+    """Read-only, never following a link, never blocking on a FIFO swapped in after the walk,
+    and without touching the access time where the OS lets us."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    noatime = getattr(os, "O_NOATIME", 0)
+    try:
+        return os.open(path, flags | noatime)
+    except PermissionError:
+        if not noatime:
+            raise
+        return os.open(path, flags)
+
+
+def _process_file(task: Task, record: FileRecord, limits: Limits) -> list[FileRecord]:
+    path = os.path.join(os.fsencode(task.root), task.locator.relpath)
+    try:
+        fd = _open_evidence(path)
+    except FileNotFoundError:
+        return [record.fail(Status.ERROR, "file vanished: no longer at its path")]
+    except OSError as exc:
+        if os.path.islink(path):
+            record.entry = Entry.SYMLINK
+            return [record.fail(Status.SKIPPED, _NOT_READ[Entry.SYMLINK])]
+        return [record.fail(Status.ERROR, f"cannot open: {exc.strerror}")]
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return [record.fail(Status.SKIPPED, "not a regular file when opened")]
+        os.set_blocking(fd, True)
+        record.mtime = st.st_mtime
+        records = [record]
+        try:
+            _analyse(record, f, st.st_size, limits, records, budget=None, on_disk=True)
+        except OSError as exc:
+            record.fail(Status.ERROR, f"read error: {exc.strerror or exc}")
+        return records
+
+
+def _analyse(
+    record: FileRecord,
+    stream: BinaryIO,
+    size: int | None,
+    limits: Limits,
+    out: list[FileRecord],
+    *,
+    budget: Budget | None,
+    on_disk: bool,
+) -> None:
+    """Hash the stream once and, by content type, decode or descend. Appends member records
+    to `out` after `record` itself."""
+    hasher = CryptoHasher()
+    head = _read_full(stream, max(CHUNK, SNIFF_BYTES))
+    hasher.update(head)
+    record.mime, record.kind = sniff(head[:SNIFF_BYTES])
+
+    keep_limit = 0
+    if record.kind is Kind.IMAGE:
+        keep_limit = limits.max_image_bytes
+    elif record.kind is Kind.ARCHIVE and not on_disk:
+        keep_limit = limits.member_max_bytes
+    kept: bytearray | None = bytearray(head) if keep_limit else None
+    while True:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            break
+        hasher.update(chunk)
+        if kept is not None:
+            if len(kept) + len(chunk) > keep_limit:
+                kept = None
+            else:
+                kept += chunk
+    digests = hasher.digests()
+    record.size = hasher.size
+    record.md5, record.sha1, record.sha256 = digests.md5, digests.sha1, digests.sha256
+    if size is not None and hasher.size != size and on_disk:
+        record.fail(Status.ERROR, f"file changed while read: {size} bytes listed, {hasher.size} read")
+        return
+    if hasher.size == 0:
+        record.fail(Status.SKIPPED, "empty file")
+        return
+    claimed = claimed_kind(record.locator.members[-1] if record.locator.members else record.locator.relpath)
+    if claimed is not None and record.kind is Kind.OTHER:
+        record.fail(Status.ERROR, f"unrecognised content: the name claims {claimed.value}")
+        return
+
+    if record.kind is Kind.IMAGE:
+        if kept is None:
+            record.fail(Status.SKIPPED, f"image larger than max_image_bytes ({keep_limit}): not decoded")
+            return
+        analyse_image(record, bytes(kept), limits)
+    elif record.kind is Kind.ARCHIVE:
+        if on_disk:
+            stream.seek(0)
+            _descend(record, stream, limits, out, budget)
+        elif kept is None:
+            record.fail(
+                Status.SKIPPED,
+                f"nested archive larger than member_max_bytes ({keep_limit}): not opened",
+            )
+        else:
+            _descend(record, io.BytesIO(kept), limits, out, budget)
+
+
+def _read_full(stream: BinaryIO, n: int) -> bytes:
+    parts, got = [], 0
+    while got < n:
+        chunk = stream.read(n - got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def _descend(
+    archive: FileRecord,
+    stream: BinaryIO,
+    limits: Limits,
+    out: list[FileRecord],
+    budget: Budget | None,
+) -> None:
+    depth = archive.locator.depth
+    if depth >= limits.archive_max_depth:
+        archive.fail(
+            Status.SKIPPED, f"archive nested deeper than archive_max_depth ({limits.archive_max_depth}): not opened"
+        )
+        return
+    budget = budget or Budget(limits)
+    name = archive.locator.members[-1] if archive.locator.members else archive.locator.relpath
+    try:
+        for member in iter_archive(stream, archive.mime or "", name=name, budget=budget):
+            _member(archive, member, limits, out, budget)
+    except ArchiveError as exc:
+        archive.encrypted = archive.encrypted or exc.reason == "encrypted archive"
+        archive.fail(exc.status, exc.message)
+    except (OSError, EOFError, ValueError) as exc:  # adapter bugs surface as data, not crashes
+        archive.fail(Status.ERROR, f"corrupt archive: {type(exc).__name__}: {exc}")
+
+
+def _member(
+    archive: FileRecord, member: Member, limits: Limits, out: list[FileRecord], budget: Budget
+) -> None:
+    record = FileRecord(
+        locator=archive.locator.child(member.name),
+        source_id=archive.source_id,
+        entry=member.entry,
+        size=member.size,
+        link_target=member.link_target,
+        encrypted=member.encrypted,
+        mtime=member.mtime,
+    )
+    out.append(record)
+    if member.error:
+        record.fail(Status.ERROR, member.error)
+    elif member.entry is not Entry.MEMBER:
+        record.fail(Status.SKIPPED, _NOT_READ.get(member.entry, "special member: not read"))
+    else:
+        try:
+            with member.open() as stream:
+                _analyse(record, stream, None, limits, out, budget=budget, on_disk=False)
+        except ItemError as exc:
+            record.fail(exc.status, exc.message)
+        except Exception as exc:  # decompressor errors (zlib, lzma, py7zr) are per-member data
+            record.fail(Status.ERROR, f"corrupt member: {type(exc).__name__}: {exc}")

@@ -1,0 +1,119 @@
+"""The case database's tables, as SQLAlchemy Core on one `MetaData`.
+
+This is the *current* schema; migrations in `store/migrations/versions` build it step by step
+and a test checks that migrating an empty database yields exactly these tables.
+
+Dedupe keys are SHA-256 digests of raw path bytes (`locator_key`, `top_key`, `identity`), not
+the paths themselves: PostgreSQL caps a btree entry at about 2.7 kB and a hostile archive can
+hold a 64 kB member name. The raw bytes are kept beside them for provenance.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+case_meta = Table(
+    "case_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # sha256 of the absolute root's bytes (+ NUL + file name for a single-file source)
+    Column("identity", LargeBinary(32), nullable=False),
+    Column("given", Text, nullable=False),  # as typed on the command line (display form)
+    Column("root", Text, nullable=False),  # absolute, display form
+    Column("root_raw", LargeBinary, nullable=False),  # absolute, exact bytes for reopening
+    Column("single_file", Boolean, nullable=False),
+    Column("created_at", Text, nullable=False),
+    UniqueConstraint("identity", name="uq_sources_identity"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", Text, nullable=False),
+    Column("finished_at", Text),
+    Column("argv", Text, nullable=False),  # JSON list
+    Column("status", String(16), nullable=False),  # running|completed|interrupted|failed
+    Column("counts", Text),  # JSON object
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("locator", LargeBinary, nullable=False),  # Locator.raw
+    Column("locator_key", LargeBinary(32), nullable=False),  # sha256(locator)
+    Column("top", LargeBinary, nullable=False),  # Locator.relpath of the task
+    Column("top_key", LargeBinary(32), nullable=False),  # sha256(top)
+    Column("path", Text, nullable=False),  # Locator.text
+    Column("depth", Integer, nullable=False),
+    Column("entry", String(16), nullable=False),
+    Column("size", BigInteger),
+    Column("md5", String(32)),
+    Column("sha1", String(40)),
+    Column("sha256", String(64)),
+    Column("mime", Text),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", Text),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("pdq", String(64)),
+    Column("pdq_quality", Integer),
+    Column("pdq_dihedral", Text),  # the 8 hex hashes joined with ","
+    Column("exif", Text),  # JSON object; NULL when empty
+    Column("category", Integer),
+    Column("link_target", Text),
+    Column("encrypted", Boolean, nullable=False),
+    Column("mtime", Float),
+    Column("thumbnail", Text),  # path relative to the case folder
+    Column("run_id", Integer, ForeignKey("runs.id")),
+    UniqueConstraint("source_id", "locator_key", name="uq_files_source_id_locator_key"),
+    Index("ix_files_source_id_top_key", "source_id", "top_key"),
+    Index("ix_files_md5", "md5"),
+    Index("ix_files_sha1", "sha1"),
+    Index("ix_files_sha256", "sha256"),
+    Index("ix_files_pdq", "pdq"),
+)
+
+done = Table(
+    "done",
+    metadata,
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("top_key", LargeBinary(32), nullable=False),  # sha256(top); the paths are in files
+    PrimaryKeyConstraint("source_id", "top_key", name="pk_done"),
+    sqlite_with_rowid=False,  # the key is the whole row: store it once, not twice
+)

@@ -1,0 +1,330 @@
+"""The one writer of a run: sources, runs, and file records in batched transactions.
+
+Every flush commits file rows and the done-marks of the tasks that produced them together,
+so a kill -9 leaves each top-level item either fully recorded or not at all, and a replay of
+a batch inserts nothing twice (`INSERT … ON CONFLICT DO NOTHING`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, BinaryIO
+
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from vigil.errors import StoreError
+from vigil.model import FileRecord, display_name
+from vigil.store.case import CaseStore, now_iso
+from vigil.store.schema import done, files, runs, sources
+
+WRITER_LOCK = ".writer.lock"
+RUN_STATUSES = frozenset({"running", "completed", "interrupted", "failed"})
+
+FlushHook = Callable[[Connection, list[int]], None]
+
+
+def path_key(raw: bytes) -> bytes:
+    """The dedupe key of a locator or top: SHA-256 of its raw bytes (see `schema`)."""
+    return hashlib.sha256(raw).digest()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    # U+DC80..U+DCFF is how Python decodes an undecodable OS byte (surrogateescape)
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def safe_text(value: str | None) -> str | None:
+    """Text both databases accept: lone surrogates (from undecodable OS names) become `\\xNN`
+    and NUL becomes `\\x00` (PostgreSQL text cannot hold NUL)."""
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = _SURROGATE.sub(_escape_surrogate, value)
+    return value.replace("\0", "\\x00") if "\0" in value else value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return display_name(bytes(value))
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    return str(value)
+
+
+def exif_json(exif: dict[str, Any]) -> str | None:
+    # ensure_ascii: lone surrogates in EXIF strings must not reach the database encoder
+    return json.dumps(exif, default=_json_default, ensure_ascii=True) if exif else None
+
+
+def _lock_case(store: CaseStore) -> BinaryIO:
+    """Hold an exclusive lock on `CASE/.writer.lock` while writing: one writer per case. The
+    kernel drops it when the process dies, kill -9 included."""
+    path = store.case_dir / WRITER_LOCK
+    handle = path.open("ab")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        handle.close()
+        raise StoreError(
+            f"another Vigil process is writing to the case {store.case_dir}; "
+            "wait for it to finish (one ingest at a time per case)"
+        ) from exc
+    except OSError as exc:
+        handle.close()
+        raise StoreError(f"cannot lock {path}: {exc}") from exc
+    return handle
+
+
+class RecordWriter:
+    """Buffers records and commits them `batch_size` at a time. A context manager.
+
+    `on_flush(conn, new_ids)` runs inside each flush transaction after the rows are inserted
+    (ids of rows actually inserted, not of replayed duplicates); if it raises, the flush
+    rolls back as a whole.
+
+    Leaving the `with` block flushes what is buffered (every buffered task is complete) and,
+    if a run is still open, finishes it: `interrupted` on KeyboardInterrupt, `failed` on
+    another exception, `completed` otherwise.
+    """
+
+    def __init__(self, store: CaseStore, *, batch_size: int = 500) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.store = store
+        self.batch_size = batch_size
+        self.on_flush: FlushHook | None = None
+        self.run_id: int | None = None
+        self._rows: list[dict[str, Any]] = []
+        self._done: set[tuple[int, bytes]] = set()
+        self._thumbs: dict[str, bytes] = {}
+        dialect = store.engine.dialect.name
+        insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
+        if insert is None:
+            raise StoreError(f"unsupported database dialect {dialect!r}")
+        self._insert = insert(files).on_conflict_do_nothing(
+            index_elements=[files.c.source_id, files.c.locator_key]
+        )
+        self._insert_done = insert(done).on_conflict_do_nothing()
+        self._lock: BinaryIO | None = _lock_case(store)
+
+    # -- runs and sources ------------------------------------------------------------------
+
+    def start_run(self, argv: list[str]) -> int:
+        row = {
+            "started_at": now_iso(),
+            "argv": json.dumps([safe_text(a) for a in argv], ensure_ascii=False),
+            "status": "running",
+        }
+        with self._transaction() as conn:
+            self.run_id = conn.execute(runs.insert().returning(runs.c.id), row).scalar_one()
+        return self.run_id
+
+    def finish_run(self, status: str, counts: dict[str, Any]) -> None:
+        """Flush, then close the current run with its final status and counts."""
+        if status not in RUN_STATUSES - {"running"}:
+            raise ValueError(f"bad run status {status!r}")
+        if self.run_id is None:
+            raise StoreError("finish_run() without start_run()")
+        self.flush()
+        values = {"finished_at": now_iso(), "status": status, "counts": json.dumps(counts)}
+        with self._transaction() as conn:
+            conn.execute(update(runs).where(runs.c.id == self.run_id).values(**values))
+        self.run_id = None
+
+    def source_id(self, given: str, root: str, *, single_file: bool) -> int:
+        """The id of a source, made on first sight. A source is its absolute `root` (plus the
+        file name for a single file); how it was typed (`given`) does not change its identity,
+        so the same source given again resumes instead of starting over."""
+        root_raw = os.fsencode(root)
+        identity = root_raw
+        if single_file:
+            identity += b"\0" + os.fsencode(os.path.basename(os.path.normpath(given)))
+        key = path_key(identity)
+        with self._transaction() as conn:
+            found = conn.execute(select(sources.c.id).where(sources.c.identity == key)).scalar()
+            if found is not None:
+                return int(found)
+            row = {
+                "identity": key,
+                "given": safe_text(given),
+                "root": display_name(root_raw),
+                "root_raw": root_raw,
+                "single_file": single_file,
+                "created_at": now_iso(),
+            }
+            return int(conn.execute(sources.insert().returning(sources.c.id), row).scalar_one())
+
+    # -- records ---------------------------------------------------------------------------
+
+    def add(
+        self, source_id: int, top: bytes, records: list[FileRecord], *, done: bool = True
+    ) -> None:
+        """Buffer the records of one task. `top` is the task's top-level relpath.
+
+        With `done=False` the rows are written but `top` is not marked done: for a producer
+        that hands over one huge archive in several chunks and marks it with its last chunk.
+        """
+        top_key = path_key(top)
+        for rec in records:
+            self._rows.append(self._row(source_id, top, top_key, rec))
+            if rec.thumbnail is not None and rec.sha256:
+                self._thumbs[rec.sha256] = rec.thumbnail
+        if done:
+            self._done.add((source_id, top_key))
+        if len(self._rows) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write thumbnails, then commit buffered rows and done-marks in one transaction."""
+        if not self._rows and not self._done:
+            return
+        self._write_thumbnails()
+        with self._transaction() as conn:
+            new_ids: list[int] = []
+            if self._rows:
+                # Not RETURNING: psycopg re-parses a 500-row VALUES list on every flush (3x
+                # slower). With one writer, the rows this transaction inserted are the ones
+                # above the highest id it started from.
+                hooked = self.on_flush is not None
+                before = conn.execute(select(func.max(files.c.id))).scalar() if hooked else None
+                conn.execute(self._insert, self._rows)
+                if hooked:
+                    new_ids = list(
+                        conn.execute(
+                            select(files.c.id)
+                            .where(files.c.id > (before or 0))
+                            .order_by(files.c.id)
+                        ).scalars()
+                    )
+            if self._done:
+                marks = [{"source_id": sid, "top_key": key} for sid, key in sorted(self._done)]
+                conn.execute(self._insert_done, marks)
+            if self.on_flush is not None:
+                self.on_flush(conn, new_ids)
+        self._rows.clear()
+        self._done.clear()
+        self._thumbs.clear()
+
+    @property
+    def pending(self) -> int:
+        """Records buffered and not yet committed."""
+        return len(self._rows)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self, exc: BaseException | None = None) -> None:
+        """Flush, end an open run, release the writer lock. When leaving because of `exc`, a
+        failing flush does not mask it: the buffered tasks are not done; the next run redoes
+        them."""
+        try:
+            self.flush()
+        except Exception as flush_exc:
+            if exc is None:
+                exc = flush_exc
+                raise
+        finally:
+            try:
+                if self.run_id is not None:
+                    if exc is None:
+                        self._end_run("completed")
+                    elif isinstance(exc, KeyboardInterrupt):
+                        self._end_run("interrupted")
+                    else:
+                        self._end_run("failed")
+            finally:
+                if self._lock is not None:
+                    self._lock.close()  # closing the file releases the flock
+                    self._lock = None
+
+    def __enter__(self) -> RecordWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close(exc)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _end_run(self, status: str) -> None:
+        values = {"finished_at": now_iso(), "status": status}
+        try:
+            with self._transaction() as conn:
+                conn.execute(update(runs).where(runs.c.id == self.run_id).values(**values))
+        finally:
+            self.run_id = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        try:
+            with self.store.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error on {self.store.describe_db()}: {exc}") from exc
+
+    def _row(self, source_id: int, top: bytes, top_key: bytes, rec: FileRecord) -> dict[str, Any]:
+        raw = rec.locator.raw
+        thumb = None
+        if rec.thumbnail is not None and rec.sha256:
+            thumb = self.store.thumbnail_path(rec.sha256).relative_to(self.store.case_dir)
+        return {
+            "source_id": source_id,
+            "locator": raw,
+            "locator_key": top_key if raw == top else path_key(raw),
+            "top": top,
+            "top_key": top_key,
+            "path": safe_text(rec.locator.text),
+            "depth": rec.locator.depth,
+            "entry": str(rec.entry),
+            "size": rec.size,
+            "md5": rec.md5,
+            "sha1": rec.sha1,
+            "sha256": rec.sha256,
+            "mime": safe_text(rec.mime),
+            "kind": str(rec.kind),
+            "status": str(rec.status),
+            "error": safe_text(rec.error),
+            "width": rec.width,
+            "height": rec.height,
+            "pdq": rec.pdq,
+            "pdq_quality": rec.pdq_quality,
+            "pdq_dihedral": ",".join(rec.pdq_dihedral) if rec.pdq_dihedral else None,
+            "exif": exif_json(rec.exif),
+            "category": rec.category,
+            "link_target": safe_text(rec.link_target),
+            "encrypted": bool(rec.encrypted),
+            "mtime": rec.mtime,
+            "thumbnail": thumb.as_posix() if thumb else None,
+            "run_id": self.run_id,
+        }
+
+    def _write_thumbnails(self) -> None:
+        for sha256, data in self._thumbs.items():
+            path = self.store.thumbnail_path(sha256)
+            if path.exists():
+                continue
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                tmp.write_bytes(data)
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise StoreError(f"cannot write thumbnail {path}: {exc}") from exc

@@ -1,0 +1,304 @@
+"""RecordWriter: batching, atomic flushes, idempotent replay, crash safety, thumbnails, runs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, func, select
+
+from vigil.errors import StoreError
+from vigil.model import FileRecord, Status
+from vigil.store import CaseStore, RecordWriter, done_tops, iter_files
+from vigil.store.schema import done, files, runs, sources
+
+MakeRecord = Callable[..., FileRecord]
+
+
+def count(store: CaseStore, table: object = files) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def archive(make_record: MakeRecord, name: str, members: int) -> list[FileRecord]:
+    """One archive task: the archive's own record plus its members."""
+    top = make_record(name, mime="application/zip", kind="archive")
+    return [top] + [make_record(name, f"m{i}.jpg") for i in range(members)]
+
+
+def test_records_wait_for_batch_size(store: CaseStore, make_record: MakeRecord) -> None:
+    with RecordWriter(store, batch_size=10) as writer:
+        sid = writer.source_id("src", "/evidence/src", single_file=False)
+        for i in range(9):
+            writer.add(sid, f"f{i}".encode(), [make_record(f"f{i}")])
+        assert count(store) == 0 and writer.pending == 9
+        writer.add(sid, b"f9", [make_record("f9")])
+        assert count(store) == 10 and writer.pending == 0
+        writer.add(sid, b"g", [make_record("g")])
+        writer.flush()
+        assert count(store) == 11
+        writer.add(sid, b"h", [make_record("h")])
+    assert count(store) == 12, "leaving the with block flushes"
+
+
+def test_a_big_task_is_one_transaction(store: CaseStore, make_record: MakeRecord) -> None:
+    with RecordWriter(store, batch_size=5) as writer:
+        sid = writer.source_id("src", "/evidence/src", single_file=False)
+        writer.add(sid, b"big.zip", archive(make_record, "big.zip", 12))
+        assert count(store) == 13 and count(store, done) == 1
+
+
+def test_replaying_a_batch_adds_nothing(store: CaseStore, make_record: MakeRecord) -> None:
+    def ingest() -> list[int]:
+        seen: list[int] = []
+        with RecordWriter(store, batch_size=7) as writer:
+            writer.on_flush = lambda conn, ids: seen.extend(ids)
+            sid = writer.source_id("src", "/evidence/src", single_file=False)
+            writer.add(sid, b"a.zip", archive(make_record, "a.zip", 5))
+            for i in range(10):
+                writer.add(sid, f"f{i}".encode(), [make_record(f"f{i}")])
+        return seen
+
+    first = ingest()
+    assert len(first) == count(store) == 16
+    assert ingest() == [], "a replay inserts no row and reports no new id"
+    assert count(store) == 16 and count(store, done) == 11
+
+
+def test_duplicate_within_one_batch(store: CaseStore, make_record: MakeRecord) -> None:
+    with RecordWriter(store) as writer:
+        sid = writer.source_id("src", "/evidence/src", single_file=False)
+        writer.add(sid, b"a", [make_record("a"), make_record("a")])
+        writer.add(sid, b"a", [make_record("a")])
+    assert count(store) == 1 and count(store, done) == 1
+
+
+def test_same_locator_in_two_sources_is_two_rows(store: CaseStore, make_record: MakeRecord) -> None:
+    with RecordWriter(store) as writer:
+        one = writer.source_id("one", "/evidence/one", single_file=False)
+        two = writer.source_id("two", "/evidence/two", single_file=False)
+        writer.add(one, b"a", [make_record("a")])
+        writer.add(two, b"a", [make_record("a")])
+    assert count(store) == 2
+
+
+@pytest.mark.filterwarnings(
+    "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
+)
+def test_unflushed_records_vanish_with_the_writer(
+    store: CaseStore, case_dir: Path, make_record: MakeRecord
+) -> None:
+    writer = RecordWriter(store, batch_size=100)
+    sid = writer.source_id("src", "/evidence/src", single_file=False)
+    writer.add(sid, b"done.jpg", [make_record("done.jpg")])
+    writer.flush()
+    writer.add(sid, b"lost.zip", archive(make_record, "lost.zip", 3))
+    del writer  # "crash": never flushed, never closed
+    with CaseStore.open(case_dir) as reader, reader.engine.connect() as conn:
+        assert done_tops(conn, sid, [b"done.jpg", b"lost.zip"]) == {b"done.jpg"}
+    assert count(store) == 1
+
+
+def test_failing_flush_rolls_back_rows_and_marks(store: CaseStore, make_record: MakeRecord) -> None:
+    def explode(conn: Connection, ids: list[int]) -> None:
+        raise RuntimeError("matcher failed")
+
+    with pytest.raises(RuntimeError), RecordWriter(store) as writer:
+        sid = writer.source_id("src", "/evidence/src", single_file=False)
+        writer.on_flush = explode
+        writer.add(sid, b"a.zip", archive(make_record, "a.zip", 3))
+        writer.flush()
+    assert count(store) == 0 and count(store, done) == 0
+
+
+CRASHING_WRITER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from vigil.model import FileRecord, Locator
+    from vigil.store import CaseStore, RecordWriter
+
+    def recs(top, n):
+        loc = Locator(top)
+        return [FileRecord(loc, size=1)] + [FileRecord(loc.child(b"m%d" % i)) for i in range(n)]
+
+    store = CaseStore.open(sys.argv[1])
+    writer = RecordWriter(store, batch_size=1000)
+    writer.start_run(["ingest"])
+    sid = writer.source_id("src", "/evidence/src", single_file=False)
+    writer.add(sid, b"first.zip", recs(b"first.zip", 50))
+    writer.flush()
+    writer.add(sid, b"second.zip", recs(b"second.zip", 50))
+    writer.on_flush = lambda conn, ids: os.kill(os.getpid(), signal.SIGKILL)
+    writer.flush()
+    """
+)
+
+
+def test_kill_9_inside_a_flush(store: CaseStore, case_dir: Path) -> None:
+    """A real kill -9 after the INSERTs, before COMMIT: the archive is all or nothing."""
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASHING_WRITER, str(case_dir)], capture_output=True, timeout=60
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    with store.engine.connect() as conn:
+        sid = conn.execute(select(sources.c.id)).scalar_one()
+        assert done_tops(conn, sid, [b"first.zip", b"second.zip"]) == {b"first.zip"}
+        tops = conn.execute(select(files.c.top, func.count()).group_by(files.c.top)).all()
+        assert {bytes(top): n for top, n in tops} == {b"first.zip": 51}
+        run = conn.execute(select(runs.c.status)).scalar_one()
+        assert run == "running", "a killed run stays 'running' for the next run to see"
+
+
+def test_partial_tasks_are_not_done_until_marked(store: CaseStore, make_record: MakeRecord) -> None:
+    with RecordWriter(store, batch_size=2) as writer:
+        sid = writer.source_id("src", "/evidence/src", single_file=False)
+        chunk = archive(make_record, "huge.zip", 5)
+        writer.add(sid, b"huge.zip", chunk[:3], done=False)
+        assert done_tops(store, sid, [b"huge.zip"]) == set()
+        writer.add(sid, b"huge.zip", chunk, done=True)  # replayed start is ignored
+    assert count(store) == 6 and done_tops(store, sid, [b"huge.zip"]) == {b"huge.zip"}
+
+
+def test_source_identity(store: CaseStore) -> None:
+    with RecordWriter(store) as writer:
+        a = writer.source_id("./evidence", "/cases/evidence", single_file=False)
+        assert writer.source_id("/cases/evidence/", "/cases/evidence", single_file=False) == a
+        f1 = writer.source_id("phone/IMG_1.jpg", "/cases/phone", single_file=True)
+        f2 = writer.source_id("/cases/phone/IMG_2.jpg", "/cases/phone", single_file=True)
+        assert len({a, f1, f2}) == 3
+        assert writer.source_id("IMG_1.jpg", "/cases/phone", single_file=True) == f1
+        weird = writer.source_id("caf\udce9", "/cases/caf\udce9", single_file=False)
+    with store.engine.connect() as conn:
+        row = conn.execute(select(sources).where(sources.c.id == weird)).one()
+    assert row.given == "caf\\xe9" and row.root == "/cases/caf\\xe9"
+    assert bytes(row.root_raw) == b"/cases/caf\xe9"
+    assert row.single_file is False
+
+
+def test_thumbnails_written_once_with_relative_path(
+    store: CaseStore, make_record: MakeRecord
+) -> None:
+    jpeg = b"\xff\xd8\xff\xe0fake-jpeg"
+    a = make_record("a.jpg", thumbnail=jpeg)
+    b = make_record("copy-of-a.jpg", sha256=a.sha256, thumbnail=jpeg)
+    with RecordWriter(store) as writer:
+        sid = writer.source_id("src", "/evidence/src", single_file=False)
+        writer.add(sid, b"a.jpg", [a])
+        writer.add(sid, b"copy-of-a.jpg", [b])
+        writer.add(sid, b"none.jpg", [make_record("none.jpg")])
+    assert a.sha256 is not None
+    path = store.thumbnail_path(a.sha256)
+    assert path.read_bytes() == jpeg
+    assert [p.name for p in store.thumbs_dir.rglob("*")] == [path.parent.name, path.name]
+    with store.engine.connect() as conn:
+        stored = conn.execute(select(files.c.thumbnail).order_by(files.c.id)).scalars().all()
+    expected = f"thumbs/{a.sha256[:2]}/{a.sha256}.jpg"
+    assert stored == [expected, expected, None]
+    assert (store.case_dir / expected).is_file()
+
+
+def test_run_lifecycle(store: CaseStore) -> None:
+    with RecordWriter(store) as writer:
+        run_id = writer.start_run(["vigil", "ingest", "case", "/evidence/ü"])
+        writer.finish_run("completed", {"files": 3, "errors": 1})
+    with pytest.raises(KeyboardInterrupt), RecordWriter(store) as writer:
+        writer.start_run(["second"])
+        raise KeyboardInterrupt
+    with pytest.raises(ValueError), RecordWriter(store) as writer:
+        writer.start_run(["third"])
+        writer.finish_run("bogus", {})
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(runs).order_by(runs.c.id)).all()
+    assert rows[0].id == run_id
+    assert json.loads(rows[0].argv) == ["vigil", "ingest", "case", "/evidence/ü"]
+    assert json.loads(rows[0].counts) == {"files": 3, "errors": 1}
+    assert rows[0].finished_at >= rows[0].started_at
+    assert [r.status for r in rows] == ["completed", "interrupted", "failed"]
+
+
+def test_records_carry_their_run(store: CaseStore, make_record: MakeRecord) -> None:
+    with RecordWriter(store) as writer:
+        run_id = writer.start_run(["ingest"])
+        sid = writer.source_id("src", "/evidence/src", single_file=False)
+        writer.add(sid, b"a", [make_record("a")])
+        writer.finish_run("completed", {})
+    with store.engine.connect() as conn:
+        assert conn.execute(select(files.c.run_id)).scalar_one() == run_id
+
+
+def test_hostile_names_and_text(store: CaseStore, make_record: MakeRecord) -> None:
+    """5 kB member names (over PostgreSQL's btree limit), NUL and undecodable text."""
+    long_member = b"d/" * 2500 + b"x.jpg"
+    rec = make_record(
+        b"bad\xff.zip",
+        long_member,
+        status=Status.ERROR,
+        error="truncated: got \0 and \udcff",
+        link_target="/tmp/\udce9\ud800",
+        exif={"Comment": "a\0b\udcff", "Bytes": b"\x00\xfe", "Tuple": (1, 2)},
+    )
+    with RecordWriter(store) as writer:
+        sid = writer.source_id("src", "/evidence/src", single_file=False)
+        writer.add(sid, b"bad\xff.zip", [rec])
+        writer.add(sid, b"bad\xff.zip", [rec])
+    (row,) = list(iter_files(store))
+    assert row["path"] == "bad\\xff.zip!" + long_member.decode()
+    assert row["error"] == "truncated: got \\x00 and \\xff"
+    with store.engine.connect() as conn:
+        assert conn.execute(select(files.c.link_target)).scalar() == "/tmp/\\xe9\\ud800"
+    assert row["exif"] == {"Comment": "a\0b\udcff", "Bytes": "\x00\\xfe", "Tuple": [1, 2]}
+
+
+def test_ten_thousand_records(store: CaseStore, make_record: MakeRecord) -> None:
+    with RecordWriter(store, batch_size=500) as writer:
+        writer.start_run(["bulk"])
+        sid = writer.source_id("src", "/evidence/src", single_file=False)
+        for i in range(10_000):
+            name = f"dir{i % 37}/file{i}.jpg"
+            writer.add(sid, name.encode(), [make_record(name, size=i)])
+    assert count(store) == 10_000 and count(store, done) == 10_000
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.sum(files.c.size))).scalar_one() == sum(range(10_000))
+
+
+def test_database_errors_become_store_errors(store: CaseStore, make_record: MakeRecord) -> None:
+    with pytest.raises(StoreError, match=r"(?i)foreign key"), RecordWriter(store) as writer:
+        writer.start_run(["ingest"])
+        writer.add(999, b"a", [make_record("a")])  # no such source
+        writer.flush()
+    assert count(store) == 0
+    with store.engine.connect() as conn:
+        assert conn.execute(select(runs.c.status)).scalar_one() == "failed"
+
+
+def test_writer_needs_at_least_one_per_batch(store: CaseStore) -> None:
+    with pytest.raises(ValueError):
+        RecordWriter(store, batch_size=0)
+
+
+def test_readers_see_committed_rows_while_writer_is_open(
+    store: CaseStore, case_dir: Path, make_record: MakeRecord
+) -> None:
+    with RecordWriter(store) as writer, CaseStore.open(case_dir) as reader:
+        sid = writer.source_id("src", "/evidence/src", single_file=False)
+        writer.add(sid, b"a", [make_record("a")])
+        writer.flush()
+        writer.add(sid, b"b", [make_record("b")])
+        assert [r["path"] for r in iter_files(reader)] == ["a"]
+
+
+def test_one_writer_per_case(store: CaseStore, case_dir: Path) -> None:
+    with (
+        RecordWriter(store),
+        CaseStore.open(case_dir) as other,
+        pytest.raises(StoreError, match="another Vigil process is writing"),
+    ):
+        RecordWriter(other)
+    with RecordWriter(store):
+        pass
