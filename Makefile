@@ -29,7 +29,6 @@ demo: install
 	$(PY) -m vigil.synthetic $(DEMO_COLLECTION)
 	$(VENV)/bin/vigil case create $(DEMO_CASE) --name "Demo case (benign generated images)"
 	$(VENV)/bin/vigil ingest $(DEMO_CASE) $(DEMO_COLLECTION)
-	$(VENV)/bin/vigil case info $(DEMO_CASE)
 
 bench: install
 	$(PY) benchmarks/ingest.py

@@ -110,8 +110,13 @@ def worker_cost_per_small_file(folder: Path, n: int = 5000) -> float:
     """CPU time a worker spends per small file, outside any IPC: the worker's own overhead."""
     paths = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))[:n]
     tasks = [
-        Task(1, str(folder), Locator(os.fsencode(p.relative_to(folder))), Entry.FILE,
-             p.stat().st_size)
+        Task(
+            1,
+            str(folder),
+            Locator(os.fsencode(p.relative_to(folder))),
+            Entry.FILE,
+            p.stat().st_size,
+        )
         for p in paths
     ]
     start = time.process_time()
@@ -125,8 +130,11 @@ def peak_rss_of_cli(source: Path, case: Path) -> tuple[float, float]:
     shutil.rmtree(case, ignore_errors=True)
     subprocess.run([VIGIL, "case", "create", str(case)], check=True, capture_output=True)
     start = time.perf_counter()
-    proc = psutil.Popen([VIGIL, "ingest", str(case), str(source)],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = psutil.Popen(
+        [VIGIL, "ingest", str(case), str(source)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     peak_main = peak_tree = 0
     while proc.poll() is None:
         try:

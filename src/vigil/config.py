@@ -83,7 +83,9 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     try:
         return type(default)(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {name}: {value!r} is not a valid {type(default).__name__}") from exc
+        raise ConfigError(
+            f"setting {name}: {value!r} is not a valid {type(default).__name__}"
+        ) from exc
 
 
 def load_settings(

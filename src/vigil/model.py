@@ -62,6 +62,11 @@ class Locator:
         return Locator(self.relpath, (*self.members, member))
 
     @property
+    def name(self) -> bytes:
+        """The innermost name: the member name inside an archive, else the relative path."""
+        return self.members[-1] if self.members else self.relpath
+
+    @property
     def depth(self) -> int:
         return len(self.members)
 

@@ -77,7 +77,9 @@ def test_hash_command_text_and_jsonl(tmp_path):
         hashlib.sha256(data).hexdigest(),
     ]
     assert len(text[3]) == 64 and text[5] == "x.png"
-    (rec,) = [json.loads(line) for line in vigil("hash", f, "--format", "jsonl").stdout.splitlines()]
+    (rec,) = [
+        json.loads(line) for line in vigil("hash", f, "--format", "jsonl").stdout.splitlines()
+    ]
     assert tuple(rec) == EXPORT_FIELDS and rec["pdq"] == text[3]
 
 

@@ -135,8 +135,9 @@ def test_kill_9_then_rerun_finishes_without_duplicates_or_rehashing(tmp_path, ca
         (src / f"{i:04}.png").write_bytes(image_bytes(gradient_image(i, (160, 120)), "PNG"))
     env = dict(os.environ, VIGIL_BATCH_SIZE="20")
     cmd = [VIGIL, "ingest", str(case), str(src), "--workers", "1"]
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while _done(case / "case.db") < 40 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)

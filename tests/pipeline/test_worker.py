@@ -7,8 +7,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests.helpers import gradient_image, image_bytes
 
+from tests.helpers import gradient_image, image_bytes
 from vigil.config import Limits
 from vigil.model import Entry, Kind, Locator, Status, Task
 from vigil.pipeline.worker import process_task
@@ -157,7 +157,9 @@ def test_nested_archives_give_a_record_per_member(tmp_path, jpeg_bytes):
     }
     assert records["outer.tgz"].kind is Kind.ARCHIVE
     img = records["outer.tgz!inner.zip!dir/x.jpg"]
-    assert img.kind is Kind.IMAGE and img.pdq and img.sha256 == hashlib.sha256(jpeg_bytes).hexdigest()
+    assert (
+        img.kind is Kind.IMAGE and img.pdq and img.sha256 == hashlib.sha256(jpeg_bytes).hexdigest()
+    )
     assert all(r.status is Status.OK for r in records.values()), records
     assert not (tmp_path.parent / "escape.txt").exists()
 

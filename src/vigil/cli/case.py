@@ -28,7 +28,9 @@ def create_command(
 ) -> None:
     """Create a case folder and its record store."""
     with CaseStore.create(case, name=name, db_url=db) as store:
-        typer.echo(f"created case {store.meta().get('name') or case} (records: {store.describe_db()})")
+        typer.echo(
+            f"created case {store.meta().get('name') or case} (records: {store.describe_db()})"
+        )
 
 
 @app.command("info")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -41,8 +40,9 @@ def hash_command(
                 missing += 1
                 continue
             for item in walk(root):
-                task = Task(0, root.root, item.locator, item.entry, item.size,
-                            item.link_target, item.error)
+                task = Task(
+                    0, root.root, item.locator, item.entry, item.size, item.link_target, item.error
+                )
                 for record in process_task(task, settings.limits):
                     yield export_dict(record, given)
 
@@ -56,5 +56,3 @@ def hash_command(
             sys.stdout.write("  ".join([*fields, quality, row["path"]]) + note + "\n")
     if missing:
         raise typer.Exit(1)
-
-

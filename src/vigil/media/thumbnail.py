@@ -14,7 +14,7 @@ from vigil.errors import ImageError
 QUALITY = 80
 BACKGROUND = (255, 255, 255)  # transparent areas are shown on white, as a browser would
 _RESAMPLE = Image.Resampling.LANCZOS
-_REDUCING_GAP = 3.0  # cheap integer pre-reduction first; fast on big photos, still sharp
+_REDUCING_GAP = 1.5  # box pre-reduction first: 4x cheaper than pure Lanczos, still sharp at 256 px
 
 
 def make_thumbnail(img: Image.Image, size: int, *, apply_orientation: bool = True) -> bytes:
@@ -34,7 +34,7 @@ def make_thumbnail(img: Image.Image, size: int, *, apply_orientation: bool = Tru
             small = _oriented(small, img)
         rgb = _to_rgb(small)
         buf = io.BytesIO()
-        rgb.save(buf, format="JPEG", quality=QUALITY, optimize=True)
+        rgb.save(buf, format="JPEG", quality=QUALITY)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageError("thumbnail failed", str(exc)) from exc
     return buf.getvalue()

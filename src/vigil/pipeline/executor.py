@@ -14,6 +14,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Generic, Protocol, TypeVar
 
+from vigil.errors import VigilError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -76,11 +78,10 @@ class ProcessExecutor(Generic[T, R]):
         source = iter(batches)
         exhausted = False
         while True:
-            if retry:
+            if retry and not pending:
                 # After a crash, suspects run alone so a second crash names its culprit.
-                if not pending:
-                    suspect = retry.pop()
-                    pending[self._submit(fn, suspect)] = (suspect, True)
+                suspect = retry.pop()
+                pending[self._submit(fn, suspect)] = (suspect, True)
             while not retry and not exhausted and len(pending) < self.window:
                 if any(isolated for _, isolated in pending.values()):
                     break
@@ -111,7 +112,17 @@ class ProcessExecutor(Generic[T, R]):
                     retry.extend([t] for t in batch)
 
     def _submit(self, fn: Callable[[list[T]], R], batch: list[T]) -> Future[R]:
-        return self._pool.submit(fn, batch)
+        try:
+            return self._pool.submit(fn, batch)
+        except BrokenProcessPool:
+            # The pool broke between two results; one fresh pool, and if even that cannot
+            # take work, the workers cannot start at all.
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            try:
+                return self._pool.submit(fn, batch)
+            except BrokenProcessPool as exc:
+                raise VigilError(f"worker processes cannot start: {exc}") from exc
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -42,5 +42,3 @@ def _embedded_thumbnail_hashes(thumb: bytes, limits: Limits) -> dict:
     except ItemError as exc:
         summary["error"] = exc.message
     return summary
-
-

@@ -132,19 +132,23 @@ def _analyse(
     record.size = hasher.size
     record.md5, record.sha1, record.sha256 = digests.md5, digests.sha1, digests.sha256
     if size is not None and hasher.size != size and on_disk:
-        record.fail(Status.ERROR, f"file changed while read: {size} bytes listed, {hasher.size} read")
+        record.fail(
+            Status.ERROR, f"file changed while read: {size} bytes listed, {hasher.size} read"
+        )
         return
     if hasher.size == 0:
         record.fail(Status.SKIPPED, "empty file")
         return
-    claimed = claimed_kind(record.locator.members[-1] if record.locator.members else record.locator.relpath)
+    claimed = claimed_kind(record.locator.name)
     if claimed is not None and record.kind is Kind.OTHER:
         record.fail(Status.ERROR, f"unrecognised content: the name claims {claimed.value}")
         return
 
     if record.kind is Kind.IMAGE:
         if kept is None:
-            record.fail(Status.SKIPPED, f"image larger than max_image_bytes ({keep_limit}): not decoded")
+            record.fail(
+                Status.SKIPPED, f"image larger than max_image_bytes ({keep_limit}): not decoded"
+            )
             return
         analyse_image(record, bytes(kept), limits)
     elif record.kind is Kind.ARCHIVE:
@@ -178,14 +182,12 @@ def _descend(
     out: list[FileRecord],
     budget: Budget | None,
 ) -> None:
-    depth = archive.locator.depth
-    if depth >= limits.archive_max_depth:
-        archive.fail(
-            Status.SKIPPED, f"archive nested deeper than archive_max_depth ({limits.archive_max_depth}): not opened"
-        )
+    if archive.locator.depth >= limits.archive_max_depth:
+        limit = limits.archive_max_depth
+        archive.fail(Status.SKIPPED, f"archive nested deeper than archive_max_depth ({limit})")
         return
     budget = budget or Budget(limits)
-    name = archive.locator.members[-1] if archive.locator.members else archive.locator.relpath
+    name = archive.locator.name
     try:
         for member in iter_archive(stream, archive.mime or "", name=name, budget=budget):
             _member(archive, member, limits, out, budget)
