@@ -5,7 +5,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "vigil"
 ORDER = [
-    {"errors", "model", "config", "plugins"},
+    {"errors", "model", "config", "plugins", "categories"},
     {"evidence", "media", "hashing", "hashsets", "index", "synthetic"},
     {"store"},
     {"pipeline", "triage"},

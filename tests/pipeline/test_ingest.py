@@ -64,7 +64,15 @@ def rows(case: Path) -> list[dict]:
 
 
 @pytest.fixture
-def case(tmp_path) -> Path:
+def case(tmp_path, db_url) -> Path:
+    """A case on SQLite and, in a second run of the test, on PostgreSQL."""
+    path = tmp_path / "case"
+    CaseStore.create(path, name="test", db_url=db_url).close()
+    return path
+
+
+@pytest.fixture
+def sqlite_case(tmp_path) -> Path:
     path = tmp_path / "case"
     CaseStore.create(path, name="test").close()
     return path
@@ -128,7 +136,8 @@ def _done(db: Path) -> int:
 
 
 @pytest.mark.slow
-def test_kill_9_then_rerun_finishes_without_duplicates_or_rehashing(tmp_path, case):
+def test_kill_9_then_rerun_finishes_without_duplicates_or_rehashing(tmp_path, sqlite_case):
+    case = sqlite_case
     src = tmp_path / "many"
     src.mkdir()
     for i in range(400):

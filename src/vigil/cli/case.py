@@ -25,9 +25,12 @@ def create_command(
         str | None,
         typer.Option(help="postgresql://… to keep records on a server; default SQLite in CASE."),
     ] = None,
+    scheme: Annotated[
+        str, typer.Option(help="Category scheme: projectvic or uk.")
+    ] = "projectvic",
 ) -> None:
     """Create a case folder and its record store."""
-    with CaseStore.create(case, name=name, db_url=db) as store:
+    with CaseStore.create(case, name=name, db_url=db, scheme=scheme) as store:
         typer.echo(
             f"created case {store.meta().get('name') or case} (records: {store.describe_db()})"
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -259,3 +259,18 @@ def cell(row: list[str], cols: dict[str, int], field: str) -> str | None:
 
 def no_entries() -> HashSetFormatError:
     return HashSetFormatError("no hash entries in file")
+
+
+def read_line_entries(
+    path: Path, parse_line: Callable[[str, int], HashEntry | None]
+) -> Iterator[HashEntry]:
+    """Entries of a one-hash-per-line list; `parse_line` returns None for lines to skip."""
+    check_not_empty(path)
+    count = 0
+    for number, text in iter_lines(path):
+        entry = parse_line(text, number)
+        if entry is not None:
+            count += 1
+            yield entry
+    if not count:
+        raise no_entries()

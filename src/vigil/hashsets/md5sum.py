@@ -12,11 +12,9 @@ from pathlib import Path
 from vigil.errors import HashSetFormatError
 from vigil.hashsets.entry import (
     HashEntry,
-    check_not_empty,
     head_lines,
-    iter_lines,
-    no_entries,
     norm_hex,
+    read_line_entries,
 )
 
 _BY_LENGTH = {32: "md5", 40: "sha1", 64: "sha256"}
@@ -109,12 +107,4 @@ class Md5sumFormat:
         return not bare_64 or bool(_SHA256_HINT.search(path.name))
 
     def read(self, path: Path) -> Iterator[HashEntry]:
-        check_not_empty(path)
-        count = 0
-        for number, text in iter_lines(path):
-            entry = parse_line(text, number)
-            if entry is not None:
-                count += 1
-                yield entry
-        if not count:
-            raise no_entries()
+        return read_line_entries(path, parse_line)

@@ -12,12 +12,10 @@ from pathlib import Path
 from vigil.errors import HashSetFormatError
 from vigil.hashsets.entry import (
     HashEntry,
-    check_not_empty,
     head_lines,
-    iter_lines,
-    no_entries,
     norm_hex,
     opt_int,
+    read_line_entries,
 )
 
 # python-threatexchange LocalFileSignalExchangeAPI: "<signal_type> <signal>"
@@ -87,15 +85,7 @@ class PdqListFormat:
         return not all_bare or bool(_PDQ_HINT.search(path.name))
 
     def read(self, path: Path) -> Iterator[HashEntry]:
-        check_not_empty(path)
-        count = 0
-        for number, text in iter_lines(path):
-            entry = parse_line(text, number)
-            if entry is not None:
-                count += 1
-                yield entry
-        if not count:
-            raise no_entries()
+        return read_line_entries(path, parse_line)
 
 
 def looks_bare_hex64(head: bytes) -> bool:

@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 import vigil
+from vigil.categories import SCHEMES, CategoryScheme
 from vigil.errors import CaseError
 from vigil.store.schema import case_meta
 
@@ -140,7 +141,12 @@ class CaseStore:
 
     @classmethod
     def create(
-        cls, case_dir: Path, *, name: str | None = None, db_url: str | None = None
+        cls,
+        case_dir: Path,
+        *,
+        name: str | None = None,
+        db_url: str | None = None,
+        scheme: str = "projectvic",
     ) -> CaseStore:
         """Make a new case in `case_dir` (absent or empty). `name` defaults to the folder name.
 
@@ -148,6 +154,7 @@ class CaseStore:
         """
         case_dir = Path(case_dir).absolute()
         url = normalize_db_url(db_url) if db_url is not None else None
+        SCHEMES.get(scheme)
         if (case_dir / CASE_FILE).exists():
             raise CaseError(f"{case_dir} is already a Vigil case")
         if case_dir.exists() and (not case_dir.is_dir() or any(case_dir.iterdir())):
@@ -168,6 +175,7 @@ class CaseStore:
                 "name": name,
                 "created_at": now_iso(),
                 "vigil_version": vigil.__version__,
+                "category_scheme": scheme,
             }
             store._initialise(meta)
             store.thumbs_dir.mkdir(exist_ok=True)
@@ -238,6 +246,15 @@ class CaseStore:
         if not _SHA256.fullmatch(sha256):
             raise ValueError(f"not a lowercase hex SHA-256: {sha256!r}")
         return self.thumbs_dir / sha256[:2] / f"{sha256}.jpg"
+
+    @property
+    def scheme(self) -> CategoryScheme:
+        """The case's category scheme (Project VIC for cases made before schemes existed)."""
+        return SCHEMES.get(self.meta().get("category_scheme", "projectvic"))
+
+    def index_dir(self, hashset_id: int) -> Path:
+        """`CASE/indexes/pdq/hashset-<id>`: the saved PDQ index of one hash-set version."""
+        return self.case_dir / "indexes" / "pdq" / f"hashset-{hashset_id}"
 
     def describe_db(self) -> str:
         """Where the records live, for messages (never includes a password)."""

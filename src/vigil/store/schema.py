@@ -94,6 +94,7 @@ files = Table(
     Column("pdq", String(64)),
     Column("pdq_quality", Integer),
     Column("pdq_dihedral", Text),  # the 8 hex hashes joined with ","
+    Column("pdq_windows", Text),  # "scale:hex" centred sub-window hashes joined with "," (0002)
     Column("exif", Text),  # JSON object; NULL when empty
     Column("category", Integer),
     Column("link_target", Text),
@@ -116,4 +117,66 @@ done = Table(
     Column("top_key", LargeBinary(32), nullable=False),  # sha256(top); the paths are in files
     PrimaryKeyConstraint("source_id", "top_key", name="pk_done"),
     sqlite_with_rowid=False,  # the key is the whole row: store it once, not twice
+)
+
+# --- hash sets and matches (migration 0002) ---------------------------------------------
+
+_BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite only autoincrements INTEGER
+
+hashsets = Table(
+    "hashsets",
+    metadata,
+    # One row per imported *version* of a named set: a match names the version it came from.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("version", Integer, nullable=False),  # 1, 2, … per name
+    Column("active", Boolean, nullable=False),  # only the newest version of a name matches
+    Column("kind", String(16), nullable=False),  # alert|ignorable|reference
+    Column("category", Integer),  # the set's category, used when an entry carries none
+    Column("format", String(16), nullable=False),
+    Column("format_version", String(16), nullable=False),
+    Column("source_file", Text, nullable=False),
+    Column("source_sha256", String(64), nullable=False),
+    Column("entries", BigInteger, nullable=False),
+    Column("pdq_entries", BigInteger, nullable=False),
+    Column("imported_at", Text, nullable=False),
+    UniqueConstraint("name", "version", name="uq_hashsets_name_version"),
+)
+
+hash_entries = Table(
+    "hash_entries",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("hashset_id", Integer, ForeignKey("hashsets.id"), nullable=False),
+    Column("md5", String(32)),
+    Column("sha1", String(40)),
+    Column("sha256", String(64)),
+    Column("pdq", String(64)),
+    Column("pdq_quality", Integer),
+    Column("category", Integer),  # the record's own category (VICS); NULL = none given
+    Column("name", Text),
+    Column("size", BigInteger),
+    Column("extra", Text),  # JSON object of format-specific extras; NULL when none
+    Index("ix_hash_entries_hashset_id", "hashset_id"),
+    Index("ix_hash_entries_md5", "md5"),
+    Index("ix_hash_entries_sha1", "sha1"),
+    Index("ix_hash_entries_sha256", "sha256"),
+)
+
+matches = Table(
+    "matches",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("file_id", Integer, ForeignKey("files.id"), nullable=False),
+    Column("hashset_id", Integer, ForeignKey("hashsets.id"), nullable=False),
+    Column("entry_id", BigInteger, nullable=False),  # entries of replaced versions are dropped
+    Column("algorithm", String(16), nullable=False),  # md5|sha1|sha256|pdq
+    Column("algorithm_version", String(64), nullable=False),
+    Column("distance", Integer, nullable=False),  # 0 for exact matches
+    Column("threshold", Integer, nullable=False),  # 0 for exact matches
+    Column("transform", String(32), nullable=False),  # original|rot90|…|mirror|crop…
+    Column("category", Integer),  # what this match says about the file's category
+    Column("matched_at", Text, nullable=False),
+    UniqueConstraint("file_id", "entry_id", "algorithm", name="uq_matches_file_entry_algorithm"),
+    Index("ix_matches_hashset_id", "hashset_id"),
 )
