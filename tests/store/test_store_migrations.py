@@ -48,3 +48,13 @@ def test_downgrade_and_upgrade_again(store: CaseStore) -> None:
         command.upgrade(alembic_config(conn), "head")
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
+
+
+def test_schema_revisions_read_from_file_names_match_alembic():
+    from alembic.script import ScriptDirectory
+
+    from vigil.store.case import alembic_config, schema_revisions
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert schema_revisions()[-1] == script.get_current_head()
+    assert set(schema_revisions()) == {rev.revision for rev in script.walk_revisions()}

@@ -64,7 +64,9 @@ class ProcessExecutor(Generic[T, R]):
         self.workers = workers
         self.window = window or 2 * workers
         self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["vigil.pipeline.worker"])
+        # "__main__" first: children then skip re-importing the entry script (and with it the
+        # CLI, store and web stacks) on every start; the worker module brings the decoders.
+        self._ctx.set_forkserver_preload(["__main__", "vigil.pipeline.worker"])
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:

@@ -131,6 +131,11 @@ class RecordWriter:
             "status": "running",
         }
         with self._transaction() as conn:
+            # This writer holds the case's writer lock, so a run still marked running was
+            # killed (the kernel dropped its lock): say so rather than leave it running.
+            conn.execute(
+                update(runs).where(runs.c.status == "running").values(status="interrupted")
+            )
             self.run_id = conn.execute(runs.insert().returning(runs.c.id), row).scalar_one()
         return self.run_id
 
