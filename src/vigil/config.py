@@ -40,6 +40,11 @@ class Limits:
         "Large images are reduced by a power of two (DCT-scaled for JPEG) keeping the short "
         "side at least this many pixels before PDQ; 0 hashes the full decode.",
     )
+    pdq_windows: int = _setting(
+        1,
+        "1: also hash 8 sub-windows of each image at ingest, so crops, borders and caption "
+        "bars of known pictures can match (about 12 ms a photo); 0: off.",
+    )
     thumbnail_size: int = _setting(256, "Longest side of the review thumbnail, in pixels.")
     archive_max_depth: int = _setting(
         8, "Archives nested deeper than this are recorded but not opened."
@@ -63,6 +68,9 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     workers: int = _setting(0, "Worker processes for ingest; 0 means one per CPU core.")
     batch_size: int = _setting(500, "Records the writer commits per transaction.")
+    pdq_threshold: int = _setting(
+        31, "Largest PDQ Hamming distance (of 256 bits) that counts as a near-duplicate match."
+    )
 
     @property
     def effective_workers(self) -> int:

@@ -134,6 +134,7 @@ class FileRecord:
     # internal
     entry: Entry = Entry.FILE
     pdq_dihedral: tuple[str, ...] = ()
+    pdq_windows: str | None = None  # vigil.hashing.windows text form: "label:hex,…"
     link_target: str | None = None
     encrypted: bool = False
     mtime: float | None = None

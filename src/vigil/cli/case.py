@@ -25,9 +25,7 @@ def create_command(
         str | None,
         typer.Option(help="postgresql://… to keep records on a server; default SQLite in CASE."),
     ] = None,
-    scheme: Annotated[
-        str, typer.Option(help="Category scheme: projectvic or uk.")
-    ] = "projectvic",
+    scheme: Annotated[str, typer.Option(help="Category scheme: projectvic or uk.")] = "projectvic",
 ) -> None:
     """Create a case folder and its record store."""
     with CaseStore.create(case, name=name, db_url=db, scheme=scheme) as store:

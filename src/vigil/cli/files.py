@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from vigil.model import EXPORT_FIELDS
+from vigil.pipeline.matcher import matches_for
 from vigil.store import CaseStore, iter_files
 
 
@@ -26,7 +27,7 @@ def files_command(
 ) -> None:
     """Print every record of the case."""
     with CaseStore.open(case) as store:
-        write_records(iter_files(store), fmt)
+        write_records(iter_files(store, matches=matches_for), fmt)
 
 
 def write_records(rows, fmt: FileFormat, out=None) -> None:

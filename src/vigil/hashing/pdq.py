@@ -63,17 +63,26 @@ def pdq_hash(image: Image.Image) -> PdqResult:
     64×64 buffer is shared, only the sign flips differ). Failures inside pdqhash become
     `ImageError("pdq failed")`.
     """
+    vectors, quality = _compute(pdqhash.compute_dihedral, image)
+    dihedral = tuple(_bits_to_hex(v) for v in vectors)
+    return PdqResult(hash=dihedral[0], quality=int(quality), dihedral=dihedral)
+
+
+def pdq_single(image: Image.Image) -> tuple[str, int]:
+    """(hex hash, quality) of an RGB image, without the dihedral variants."""
+    vector, quality = _compute(pdqhash.compute, image)
+    return _bits_to_hex(vector), int(quality)
+
+
+def _compute(fn, image: Image.Image):  # type: ignore[no-untyped-def]
     if image.mode != "RGB":
-        raise ValueError(f"pdq_hash needs an RGB image, got mode {image.mode!r}")
+        raise ValueError(f"PDQ needs an RGB image, got mode {image.mode!r}")
     try:
-        pixels = np.asarray(image)
-        vectors, quality = pdqhash.compute_dihedral(pixels)
+        return fn(np.asarray(image))
     except MemoryError as exc:
         raise ImageError("image too large", "out of memory while hashing") from exc
     except Exception as exc:
         raise ImageError("pdq failed", f"{type(exc).__name__}: {exc}") from exc
-    dihedral = tuple(_bits_to_hex(v) for v in vectors)
-    return PdqResult(hash=dihedral[0], quality=int(quality), dihedral=dihedral)
 
 
 def _bits_to_hex(bits: np.ndarray) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from vigil.config import Limits
 from vigil.errors import ItemError
 from vigil.hashing.pdq import pdq_hash
+from vigil.hashing.windows import format_windows, window_hashes
 from vigil.media.exif import embedded_thumbnail, extract_exif, thumbnail_summary
 from vigil.media.image import decode_for_hashing
 from vigil.media.thumbnail import make_thumbnail
@@ -26,6 +27,8 @@ def analyse_image(record: FileRecord, data: bytes, limits: Limits) -> None:
         result.quality,
         result.dihedral,
     )
+    if limits.pdq_windows:
+        record.pdq_windows = format_windows(window_hashes(decoded.image))
     thumb = embedded_thumbnail(decoded.original)
     if thumb is not None:
         record.exif["thumbnail"] = _embedded_thumbnail_hashes(thumb, limits)

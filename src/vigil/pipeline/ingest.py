@@ -21,6 +21,7 @@ from vigil.errors import EvidenceError
 from vigil.evidence.folder import SourceRoot, WalkItem, walk
 from vigil.model import FileRecord, Status, Task
 from vigil.pipeline.executor import Executor, ProcessExecutor
+from vigil.pipeline.matcher import Matcher
 from vigil.pipeline.worker import process_batch
 from vigil.store import CaseStore, RecordWriter, done_tops
 
@@ -71,7 +72,12 @@ def ingest(
     if executor is None:
         executor = ProcessExecutor(settings.effective_workers)
     counter = _Counter(roots, progress)
-    with RecordWriter(store, batch_size=settings.batch_size) as writer:
+    with (
+        Matcher(store, pdq_threshold=settings.pdq_threshold) as matcher,
+        RecordWriter(store, batch_size=settings.batch_size) as writer,
+    ):
+        # Matching inside each flush lets a reviewer start on known material before the end.
+        writer.on_flush = matcher.match_files
         summary = IngestSummary(run_id=writer.start_run(list(argv)))
         status = "failed"
         try:

@@ -161,6 +161,7 @@ hash_entries = Table(
     Index("ix_hash_entries_md5", "md5"),
     Index("ix_hash_entries_sha1", "sha1"),
     Index("ix_hash_entries_sha256", "sha256"),
+    sqlite_autoincrement=True,  # ids of replaced versions' entries live on in match history
 )
 
 matches = Table(

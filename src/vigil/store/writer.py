@@ -71,7 +71,7 @@ def exif_json(exif: dict[str, Any]) -> str | None:
     return json.dumps(exif, default=_json_default, ensure_ascii=True) if exif else None
 
 
-def _lock_case(store: CaseStore) -> BinaryIO:
+def lock_case(store: CaseStore) -> BinaryIO:
     """Hold an exclusive lock on `CASE/.writer.lock` while writing: one writer per case. The
     kernel drops it when the process dies, kill -9 included."""
     path = store.case_dir / WRITER_LOCK
@@ -120,7 +120,7 @@ class RecordWriter:
             index_elements=[files.c.source_id, files.c.locator_key]
         )
         self._insert_done = insert(done).on_conflict_do_nothing()
-        self._lock: BinaryIO | None = _lock_case(store)
+        self._lock: BinaryIO | None = lock_case(store)
 
     # -- runs and sources ------------------------------------------------------------------
 
@@ -312,6 +312,7 @@ class RecordWriter:
             "pdq": rec.pdq,
             "pdq_quality": rec.pdq_quality,
             "pdq_dihedral": ",".join(rec.pdq_dihedral) if rec.pdq_dihedral else None,
+            "pdq_windows": rec.pdq_windows or None,
             "exif": exif_json(rec.exif),
             "category": rec.category,
             "link_target": safe_text(rec.link_target),

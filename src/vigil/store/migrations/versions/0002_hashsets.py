@@ -55,6 +55,7 @@ def upgrade() -> None:
             ["hashset_id"], ["hashsets.id"], name="fk_hash_entries_hashset_id_hashsets"
         ),
         sa.PrimaryKeyConstraint("id", name="pk_hash_entries"),
+        sqlite_autoincrement=True,
     )
     for column in ("hashset_id", "md5", "sha1", "sha256"):
         op.create_index(f"ix_hash_entries_{column}", "hash_entries", [column])

@@ -1,0 +1,152 @@
+"""`vigil hashset import|list|remove`: hash lists in a case, then (re)matching its files."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from vigil.cli.errors import reports_errors
+from vigil.hashsets import FORMATS, get_format
+from vigil.pipeline.categorise import resolve_all_categories
+from vigil.pipeline.matcher import MatchSummary, match_case
+from vigil.store import CaseStore
+from vigil.store.hashsets import import_hashset, list_hashsets, remove_hashset
+
+app = typer.Typer(help="Import, list and remove hash sets.", no_args_is_help=True)
+
+FORMAT_HELP = f"auto (sniff the content) or one of: {', '.join(FORMATS.names())}."
+KIND_HELP = (
+    "alert (a match gives the set's category, or the record's own for VICS), ignorable "
+    "(a match makes the file non-pertinent, like NSRL) or reference (recorded only). "
+    "Default: ignorable for nsrl, alert otherwise."
+)
+
+
+def match_line(summary: MatchSummary) -> str:
+    found = ", ".join(f"{s} {algo} {n:,}" for (s, algo), n in sorted(summary.found.items()))
+    return (
+        f"matched {summary.files:,} files in {summary.seconds:.1f} s: "
+        f"{summary.added:,} new matches ({found or 'none'})"
+    )
+
+
+@contextmanager
+def entry_progress(console: Console) -> Iterator[Any]:
+    """A spinner with entries imported and their rate on a terminal; silent otherwise."""
+    if not console.is_terminal:
+        yield None
+        return
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]importing[/] {task.completed:,.0f} entries"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task("import", total=None, rate="")
+    started = time.monotonic()
+
+    def update(count: int) -> None:
+        rate = count / max(time.monotonic() - started, 1e-6)
+        progress.update(task, completed=count, rate=f"{rate:,.0f}/s")
+
+    with progress:
+        yield update
+
+
+@app.command("import")
+@reports_errors
+def import_command(
+    case: Annotated[Path, typer.Argument(help="Case folder.")],
+    file: Annotated[Path, typer.Argument(help="The hash list to import.")],
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
+    name: Annotated[
+        str | None, typer.Option(help="Set name (default: the file name without extension).")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help=KIND_HELP)] = None,
+    category: Annotated[
+        int | None,
+        typer.Option(help="The set's category in the case's scheme, for entries without one."),
+    ] = None,
+) -> None:
+    """Import a hash list as a new version of a set (replacing the older one), then match the
+    case's files against it. A file that does not parse imports nothing."""
+    console = Console(stderr=True)
+    with CaseStore.open(case) as store:
+        hash_format = get_format(fmt, file)
+        if kind is None:
+            kind = "ignorable" if hash_format.name == "nsrl" else "alert"
+        started = time.monotonic()
+        with entry_progress(console) as progress:
+            info = import_hashset(
+                store,
+                file,
+                fmt=hash_format,
+                name=name,
+                kind=kind,
+                category=category,
+                on_progress=progress,
+            )
+        typer.echo(
+            f"imported {info.name} version {info.version} ({info.format}, {info.kind}): "
+            f"{info.entries:,} entries, {info.pdq_entries:,} PDQ, "
+            f"{time.monotonic() - started:.1f} s"
+        )
+        typer.echo(match_line(match_case(store, hashset_ids=[info.id])))
+
+
+@app.command("list")
+@reports_errors
+def list_command(
+    case: Annotated[Path, typer.Argument(help="Case folder.")],
+    all_versions: Annotated[
+        bool, typer.Option("--all", help="Also show replaced and removed versions.")
+    ] = False,
+) -> None:
+    """The case's hash sets: name, version, kind, category, format, entries."""
+    with CaseStore.open(case) as store:
+        sets = list_hashsets(store, include_inactive=all_versions)
+        scheme = store.scheme
+    table = Table(title_justify="left")
+    for column in ("name", "version", "active", "kind", "category", "format", "entries", "PDQ"):
+        justify = "right" if column in ("version", "entries", "PDQ") else "left"
+        table.add_column(column, justify=justify)
+    table.add_column("imported")
+    for info in sets:
+        table.add_row(
+            info.name,
+            str(info.version),
+            "yes" if info.active else "no",
+            info.kind,
+            "-" if info.category is None else f"{info.category} {scheme.label(info.category)}",
+            info.format,
+            f"{info.entries:,}",
+            f"{info.pdq_entries:,}",
+            info.imported_at[:19].replace("T", " "),
+        )
+    if sets:
+        Console(width=200).print(table)
+    else:
+        typer.echo("no hash sets")
+
+
+@app.command("remove")
+@reports_errors
+def remove_command(
+    case: Annotated[Path, typer.Argument(help="Case folder.")],
+    name: Annotated[str, typer.Argument(help="Name of the set to remove.")],
+) -> None:
+    """Remove a set and its matches; the files it matched get their category decided again."""
+    with CaseStore.open(case) as store:
+        affected = remove_hashset(store, name)
+        resolve_all_categories(store, affected)
+    typer.echo(f"removed {name}; {len(affected):,} files re-resolved")

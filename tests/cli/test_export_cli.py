@@ -1,0 +1,77 @@
+"""`vigil export CASE --format vics -o FILE`, and the export re-imported with `vigil hashset`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.cli.test_hashset_cli import make_case, vigil
+from vigil.model import FileRecord
+from vigil.store import CaseStore
+from vigil.store.schema import files, hash_entries
+
+
+@pytest.fixture
+def case(tmp_path: Path, db_url: str | None) -> tuple[Path, list[FileRecord]]:
+    return tmp_path / "case", make_case(tmp_path / "case", db_url)
+
+
+def categorise(case_dir: Path, values: dict[str, int]) -> None:
+    with CaseStore.open(case_dir) as store, store.engine.begin() as conn:
+        for path, category in values.items():
+            conn.execute(update(files).where(files.c.path == path).values(category=category))
+
+
+def test_export_and_reimport(case: tuple[Path, list[FileRecord]], tmp_path: Path) -> None:
+    case_dir, recs = case
+    categorise(case_dir, {"photos/a.jpg": 1, "photos/c.jpg": 0})
+    out = tmp_path / "share.json"
+    result = vigil("export", case_dir, "--format", "vics", "-o", out)
+    assert f"wrote 2 media records to {out}" in result.output
+    doc = json.loads(out.read_text("utf-8"))
+    assert [m["MD5"] for m in doc["value"]] == sorted(r.md5.upper() for r in (recs[0], recs[2]))
+    assert "photos/" not in out.read_text("utf-8")
+
+    other = tmp_path / "partner"
+    with CaseStore.create(other):
+        pass
+    imported = vigil("hashset", "import", other, out, "--name", "from-partner").output
+    assert "imported from-partner version 1 (vics, alert): 2 entries, 2 PDQ" in imported
+    with CaseStore.open(other) as store, store.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                hash_entries.c.md5,
+                hash_entries.c.sha1,
+                hash_entries.c.sha256,
+                hash_entries.c.pdq,
+                hash_entries.c.size,
+                hash_entries.c.category,
+                hash_entries.c.name,
+            ).order_by(hash_entries.c.md5)
+        ).all()
+    want = sorted(
+        (r.md5, r.sha1, r.sha256, r.pdq, r.size, cat, r.locator.relpath.decode()[7:])
+        for r, cat in ((recs[0], 1), (recs[2], 0))
+    )
+    assert [tuple(row) for row in rows] == want
+
+
+def test_export_options(case: tuple[Path, list[FileRecord]], tmp_path: Path) -> None:
+    case_dir, _ = case
+    categorise(case_dir, {"photos/b.jpg": 2})
+    out = tmp_path / "v12.json"
+    vigil("export", case_dir, "-o", out, "--version", "1.2", "--no-names")
+    text = out.read_text("utf-8")
+    assert "1.2.xml#Media" in text and "b.jpg" not in text
+    assert (
+        "unknown export format 'csv'"
+        in vigil("export", case_dir, "--format", "csv", "-o", out, code=2).output
+    )
+    assert (
+        "unknown VICS version"
+        in vigil("export", case_dir, "-o", out, "--version", "3", code=2).output
+    )
+    assert out.read_text("utf-8") == text, "a failed export leaves the old file alone"
