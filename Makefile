@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_COLLECTION := demo-collection
 DEMO_CASE := demo-case
+DEMO_LISTS := demo-lists
 
 .PHONY: install test demo lint bench clean
 
@@ -25,13 +26,19 @@ lint: install
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
 demo: install
-	rm -rf $(DEMO_COLLECTION) $(DEMO_CASE)
+	rm -rf $(DEMO_COLLECTION) $(DEMO_LISTS) $(DEMO_CASE)
 	$(PY) -m vigil.synthetic $(DEMO_COLLECTION)
+	$(PY) -m vigil.synthetic.lists $(DEMO_COLLECTION) $(DEMO_LISTS)
 	$(VENV)/bin/vigil case create $(DEMO_CASE) --name "Demo case (benign generated images)"
+	$(VENV)/bin/vigil hashset import $(DEMO_CASE) $(DEMO_LISTS)/partner-pdq.txt --format pdq \
+		--kind alert --category 4 --name partner-pdq
+	$(VENV)/bin/vigil hashset import $(DEMO_CASE) $(DEMO_LISTS)/nsrl-like.md5 --format md5sum \
+		--kind ignorable --name nsrl-like
 	$(VENV)/bin/vigil ingest $(DEMO_CASE) $(DEMO_COLLECTION)
+	$(VENV)/bin/vigil export $(DEMO_CASE) --format vics -o $(DEMO_CASE)/export.vics.json
 
 bench: install
 	$(PY) benchmarks/ingest.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_COLLECTION) $(DEMO_CASE) .bench
+	rm -rf $(VENV) $(DEMO_COLLECTION) $(DEMO_LISTS) $(DEMO_CASE) .bench

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vigil.categories import SCHEMES
 from vigil.cli.errors import reports_errors
 from vigil.store import CaseStore, case_summary
 
@@ -61,6 +62,15 @@ def print_summary(console: Console, summary: dict) -> None:
         table.add_column("records", justify="right")
         for value, count in sorted(summary[key].items(), key=lambda kv: -kv[1]):
             table.add_row(str(value), f"{count:,}")
+        console.print(table)
+    scheme = SCHEMES.get(summary["category_scheme"])
+    console.print(f"{summary['matched_files']:,} records match known material")
+    if summary["by_category"]:
+        table = Table(title=f"by category ({scheme.name})", title_justify="left")
+        table.add_column("category")
+        table.add_column("records", justify="right")
+        for code, count in summary["by_category"].items():
+            table.add_row(f"{code} {scheme.label(code)}", f"{count:,}")
         console.print(table)
     if summary["errors_by_reason"]:
         table = Table(title="errors and skips by reason", title_justify="left")

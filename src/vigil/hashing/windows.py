@@ -43,11 +43,11 @@ WINDOW_SCALES: tuple[float | str, ...] = (
 )
 # Names the window convention, persisted with window hashes: the labels' geometry (boxes rounded
 # to whole pixels of the image PDQ hashes, `vigil.hashing.pdq.VERSION`) and the quality floor.
-WINDOW_VERSION = "windows-2/half-512/centre,t,b,l,r/q50"
+WINDOW_VERSION = "windows-2/pow2-256/centre,t,b,l,r/q50"
 # Windows are hashed from the PDQ image halved until its short side is below 512 px: a window
 # then costs ~1.5 ms instead of ~11 ms on a 12 MP photo's 1000×750 decode, and both sides of a
 # comparison use the same reduction, so it changes no match.
-WINDOW_REDUCE_BELOW = 512
+WINDOW_REDUCE_BELOW = 256
 MIN_QUALITY = 50  # PDQ quality below which a window hash is not stored or matched
 FULL = "full"  # the label `closest_pair` uses for a picture's full PDQ hash
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from vigil.errors import StoreError
 from vigil.model import EXPORT_FIELDS
 from vigil.store.case import CaseStore
-from vigil.store.schema import case_meta, done, files, runs, sources
+from vigil.store.schema import case_meta, done, files, hashsets, matches, runs, sources
 from vigil.store.writer import path_key
 
 _COLUMNS = [files.c[name] for name in EXPORT_FIELDS if name in files.c]
@@ -135,6 +135,16 @@ def case_summary(store: CaseStore | Connection, *, last_runs: int = 5) -> dict[s
             select(sources.c.id, sources.c.given, sources.c.root).order_by(sources.c.id)
         ).all()
         run_rows = conn.execute(select(runs).order_by(runs.c.id.desc()).limit(last_runs)).all()
+        by_category = conn.execute(
+            select(files.c.category, func.count())
+            .where(files.c.category.is_not(None))
+            .group_by(files.c.category)
+        ).all()
+        matched = conn.execute(
+            select(func.count(distinct(matches.c.file_id)))
+            .select_from(matches.join(hashsets, hashsets.c.id == matches.c.hashset_id))
+            .where(hashsets.c.active)
+        ).scalar_one()
 
     per_source: Counter[int] = Counter()
     by_kind: Counter[str] = Counter()
@@ -157,6 +167,9 @@ def case_summary(store: CaseStore | Connection, *, last_runs: int = 5) -> dict[s
         "by_kind": dict(by_kind.most_common()),
         "by_status": dict(by_status.most_common()),
         "errors_by_reason": {r: n for r, n in sorted(reasons, key=lambda rn: (-rn[1], rn[0]))},
+        "category_scheme": meta.get("category_scheme", "projectvic"),
+        "matched_files": matched,
+        "by_category": {int(c): n for c, n in sorted(by_category)},
         "runs": [
             {
                 "id": r.id,
