@@ -30,8 +30,8 @@ demo: install
 	$(PY) -m vigil.synthetic $(DEMO_COLLECTION)
 	$(PY) -m vigil.synthetic.lists $(DEMO_COLLECTION) $(DEMO_LISTS)
 	$(VENV)/bin/vigil case create $(DEMO_CASE) --name "Demo case (benign generated images)"
-	$(VENV)/bin/vigil hashset import $(DEMO_CASE) $(DEMO_LISTS)/partner-pdq.txt --format pdq \
-		--kind alert --category 4 --name partner-pdq
+	$(VENV)/bin/vigil hashset import $(DEMO_CASE) $(DEMO_LISTS)/partner.vics.json --kind alert \
+		--name partner
 	$(VENV)/bin/vigil hashset import $(DEMO_CASE) $(DEMO_LISTS)/nsrl-like.md5 --format md5sum \
 		--kind ignorable --name nsrl-like
 	$(VENV)/bin/vigil ingest $(DEMO_CASE) $(DEMO_COLLECTION)

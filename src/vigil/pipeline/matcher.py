@@ -241,6 +241,7 @@ class Matcher:
             codes = hex_to_codes(hexes)
         except ValueError as exc:
             raise StoreError(f"a file's PDQ hashes in the case are malformed: {exc}") from exc
+        is_window = np.array([label.startswith("crop") for label in labels], dtype=bool)
         qfiles = np.asarray(qfile, dtype=np.int64)
         best: list[tuple[int, int, int, int, int, int]] = []  # file, set, entry, dist, q, var
         for set_id, index in self._indexes:
@@ -250,10 +251,12 @@ class Matcher:
             entry, variant = split_index_id(hits["id"])
             q = hits["query"]
             # Window against window stays in: it is what finds captions and logos drawn inside
-            # a picture, and benchmarks/crops.py measured no false match from it.
+            # a picture, and benchmarks/crops.py measured no false match from it. A whole-
+            # picture hit wins over any window hit, so a resized copy is not called a crop.
             dist = hits["distance"]
             fid = qfiles[q]
-            order = np.lexsort((variant, q, dist, entry, fid))
+            via_window = is_window[q] | (variant > 0)
+            order = np.lexsort((variant, q, dist, via_window, entry, fid))
             first = np.ones(len(order), dtype=bool)
             pairs = np.stack([fid[order], entry[order]], axis=1)
             first[1:] = (pairs[1:] != pairs[:-1]).any(axis=1)
