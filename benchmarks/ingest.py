@@ -8,7 +8,7 @@
 Targets: (b) >= 8x (a), (b) >= 75% of (d); small non-image files cost a worker < 1 ms each;
 peak RSS stays flat from 10k to 100k files.
 
-Usage: python benchmarks/ingest.py [--photos 24] [--small 100000] [--workdir .bench]
+Usage: python benchmarks/ingest.py [--photos 60] [--small 100000] [--workdir .bench]
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def peak_rss_of_cli(source: Path, case: Path) -> tuple[float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photos", type=int, default=24)
+    parser.add_argument("--photos", type=int, default=60)
     parser.add_argument("--small", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, default=Path(".bench"))
     args = parser.parse_args()
