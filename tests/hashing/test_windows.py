@@ -69,8 +69,12 @@ def test_one_window_per_scale_in_order(known: Image.Image) -> None:
     assert [w for w, _, _ in windows] == list(WINDOW_SCALES)
     assert all(len(h) == 64 and q >= MIN_QUALITY for _, h, q in windows)
     assert len({h for _, h, _ in windows}) == len(windows)
+    # 640×480 is halved (short side 240 < WINDOW_REDUCE_BELOW) before the window is cut.
+    half = known.reduce(2)
+    assert window_hashes(known, (0.8,))[0][1] == pdq_hash(half.crop(window_box(0.8, 320, 240))).hash
+    small = known.resize((320, 200))
     assert (
-        window_hashes(known, (0.8,))[0][1] == pdq_hash(known.crop(window_box(0.8, 640, 480))).hash
+        window_hashes(small, (0.8,))[0][1] == pdq_hash(small.crop(window_box(0.8, 320, 200))).hash
     )
 
 

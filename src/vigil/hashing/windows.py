@@ -44,9 +44,9 @@ WINDOW_SCALES: tuple[float | str, ...] = (
 # Names the window convention, persisted with window hashes: the labels' geometry (boxes rounded
 # to whole pixels of the image PDQ hashes, `vigil.hashing.pdq.VERSION`) and the quality floor.
 WINDOW_VERSION = "windows-2/pow2-256/centre,t,b,l,r/q50"
-# Windows are hashed from the PDQ image halved until its short side is below 512 px: a window
-# then costs ~1.5 ms instead of ~11 ms on a 12 MP photo's 1000×750 decode, and both sides of a
-# comparison use the same reduction, so it changes no match.
+# Windows are hashed from the PDQ image halved until its short side is below 256 px: eight
+# windows then cost ~3 ms instead of ~90 ms on a 12 MP photo's 1000×750 decode. Both sides of
+# a comparison use the same reduction; benchmarks/crops.py measured its recall (README).
 WINDOW_REDUCE_BELOW = 256
 MIN_QUALITY = 50  # PDQ quality below which a window hash is not stored or matched
 FULL = "full"  # the label `closest_pair` uses for a picture's full PDQ hash
@@ -92,8 +92,9 @@ def window_hashes(
     """(window, hex PDQ hash, PDQ quality) for each window of `image`, in the given order.
 
     `image` is the RGB image PDQ hashes (`vigil.media.image.decode_for_hashing`), so window
-    boxes follow the same reduced decode on both sides. Each window is one PDQ over a crop of
-    at most the image's size (a few ms at 512 px). Low-quality windows are returned too, with
+    boxes follow the same reduced decode on both sides. The image is first halved until its
+    short side is under `WINDOW_REDUCE_BELOW`; each window is one PDQ (no dihedrals) over a
+    crop of that. Low-quality windows are returned too, with
     their quality; `format_windows` drops them. Raises `ImageError` as `pdq_hash` does.
     """
     if image.mode != "RGB":
