@@ -1,5 +1,6 @@
 import os
 import socket
+import stat
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,17 @@ def test_socket_is_an_entry(tmp_path):
         assert item.entry is Entry.SOCKET
     finally:
         sock.close()
+
+
+def test_device_file_is_an_entry(tmp_path):
+    root = tmp_path / "d"
+    root.mkdir()
+    try:
+        os.mknod(root / "null", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("creating a device node needs CAP_MKNOD, which this sandbox lacks")
+    (item,) = walk(SourceRoot.resolve(str(root)))
+    assert item.entry is Entry.DEVICE and item.size == 0
 
 
 def test_single_file_source_is_relative_to_its_folder(tmp_path):

@@ -84,7 +84,12 @@ def test_fifo_swapped_in_after_the_walk_does_not_hang(tmp_path):
 
 @pytest.mark.parametrize(
     ("entry", "reason"),
-    [(Entry.FIFO, "fifo: not opened"), (Entry.SYMLINK, "symlink: recorded, not followed")],
+    [
+        (Entry.FIFO, "fifo: not opened"),
+        (Entry.SYMLINK, "symlink: recorded, not followed"),
+        (Entry.DEVICE, "device file: not opened"),
+        (Entry.SOCKET, "socket: not opened"),
+    ],
 )
 def test_special_entries_are_never_opened(tmp_path, entry, reason):
     task = Task(1, str(tmp_path), Locator(b"x"), entry, 0, link_target="/etc/passwd")
