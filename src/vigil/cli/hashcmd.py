@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import sys
 from collections.abc import Iterator
@@ -27,7 +28,8 @@ def hash_command(
     fmt: Annotated[HashFormat, typer.Option("--format", help="Output format.")] = HashFormat.text,
 ) -> None:
     """Print md5, sha1, sha256, pdq and pdq_quality of files (archive members too)."""
-    settings = load_settings()
+    # Window hashes are for matching in a case; this command does not print them.
+    limits = dataclasses.replace(load_settings().limits, pdq_windows=0)
     missing = 0
 
     def rows() -> Iterator[dict]:
@@ -43,7 +45,7 @@ def hash_command(
                 task = Task(
                     0, root.root, item.locator, item.entry, item.size, item.link_target, item.error
                 )
-                for record in process_task(task, settings.limits):
+                for record in process_task(task, limits):
                     yield export_dict(record, given)
 
     if fmt is HashFormat.jsonl:

@@ -142,8 +142,8 @@ class Matcher:
         """Match these files inside the caller's transaction, then decide their categories.
         With `replace`, this matcher's sets' matches of these files that no longer hold (a
         lower threshold) are deleted. Returns the number of match rows added."""
-        if not file_ids:
-            return 0
+        if not file_ids or (not self.sets and not replace):
+            return 0  # nothing to match against: no work on the ingest flush path
         found = self._exact(conn, file_ids) if self.sets else []
         if self._indexes:
             found += self._near(conn, file_ids)
