@@ -28,6 +28,10 @@ class HashEntry:
     """One known item from a hash list. Hashes are lowercase hex, None when absent.
 
     `category` None means uncategorised, which is not the same as 0 (VICS "non-pertinent").
+    It is the code as the list writes it, in the list's own scheme (`HashSetFormat.
+    category_scheme`); what it means for a case is decided at import (`categories.CategoryMap`).
+    `count` is how many rows of the list this entry stands for (a reader that folds repeated
+    hashes, as NSRL RDS v3 repeats one hash per package, says how many it folded).
     `extra` holds a few format-specific facts worth keeping (series, victim flags, NSRL
     package id …) as sorted (key, text) pairs with snake_case keys shared across formats.
     """
@@ -41,6 +45,7 @@ class HashEntry:
     name: str | None = None
     size: int | None = None
     extra: tuple[tuple[str, str], ...] = ()
+    count: int = 1
 
     @property
     def has_hash(self) -> bool:
@@ -62,6 +67,12 @@ class HashSetFormat(Protocol):
 
     def read(self, path: Path) -> Iterator[HashEntry]:
         """Stream entries; raise HashSetFormatError(line=/record=) on the first bad one."""
+        ...
+
+    def category_scheme(self, path: Path) -> str | None:
+        """The category scheme the file says its codes are written in (a `categories.SCHEMES`
+        name such as "projectvic" or "uk", or "vics-region:<REGION>" for a region Vigil has no
+        scheme for), or None when the format does not say."""
         ...
 
 

@@ -38,6 +38,9 @@ class HashKeeperFormat:
     name = "hashkeeper"
     version = "1"
 
+    def category_scheme(self, path: Path) -> str | None:
+        return None  # the format names no scheme: codes are read as the case's own
+
     def sniff(self, path: Path, head: bytes) -> bool:
         lines = head_lines(head, limit=1)
         if not lines:

@@ -64,6 +64,9 @@ class IcseFormat:
     name = "icse"
     version = "1"
 
+    def category_scheme(self, path: Path) -> str | None:
+        return None  # the format names no scheme: codes are read as the case's own
+
     def sniff(self, path: Path, head: bytes) -> bool:
         lines = head_lines(head, limit=1)
         return bool(lines) and ";" in lines[0] and _is_header(lines[0].split(";"))

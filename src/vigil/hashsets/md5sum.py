@@ -92,6 +92,9 @@ class Md5sumFormat:
     name = "md5sum"
     version = "1"
 
+    def category_scheme(self, path: Path) -> str | None:
+        return None  # the format names no scheme: codes are read as the case's own
+
     def sniff(self, path: Path, head: bytes) -> bool:
         lines = [t for t in head_lines(head) if not t.lstrip().startswith("#")]
         if not lines:

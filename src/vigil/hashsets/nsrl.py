@@ -140,6 +140,9 @@ class NsrlFormat:
     name = "nsrl"
     version = "1"
 
+    def category_scheme(self, path: Path) -> str | None:
+        return None  # the format names no scheme: codes are read as the case's own
+
     def sniff(self, path: Path, head: bytes) -> bool:
         if head.startswith(SQLITE_MAGIC):
             try:

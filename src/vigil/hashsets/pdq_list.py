@@ -68,6 +68,9 @@ class PdqListFormat:
     name = "pdq"
     version = "1"
 
+    def category_scheme(self, path: Path) -> str | None:
+        return None  # the format names no scheme: codes are read as the case's own
+
     def sniff(self, path: Path, head: bytes) -> bool:
         lines = [t for t in head_lines(head) if not t.lstrip().startswith("#")]
         if not lines:
