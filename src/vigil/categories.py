@@ -8,7 +8,10 @@ scheme is data, chosen per case, and NULL always means "no verdict yet".
 
 from __future__ import annotations
 
+import json
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 from vigil.errors import ConfigError
 from vigil.plugins import Registry
@@ -60,3 +63,100 @@ UK = CategoryScheme(
 SCHEMES: Registry[CategoryScheme] = Registry("category scheme")
 for _scheme in (PROJECT_VIC, UK):
     SCHEMES.register(_scheme.name, _scheme)
+
+
+# -- what a list's codes mean in a case ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryMap:
+    """How the category codes a hash list writes read in a case's scheme.
+
+    A list's code never silently changes meaning: it reads as the same code only when the list
+    is in the case's scheme (or names none), otherwise only through an explicit map
+    (`--category-map`). `codes` None means "same scheme: a code the scheme defines is itself";
+    a code it does not define (NIST's CAID set writes 8) has no meaning in the case (None).
+    With an explicit map, every code the list uses must be in it; a code mapped to None is kept
+    on the entry but gives no verdict.
+    """
+
+    list_scheme: str | None
+    case_scheme: CategoryScheme
+    codes: dict[int, int | None] | None = None
+    source: str | None = None  # the map file, for the message and the hash set's row
+
+    @property
+    def same_scheme(self) -> bool:
+        return self.list_scheme in (None, self.case_scheme.name)
+
+    def meaning(self, code: int | None) -> int | None:
+        """The case-scheme category of the list's `code`; ConfigError where none may be
+        assumed (another scheme and no map, or a code the map leaves out)."""
+        if code is None:
+            return None
+        if self.codes is not None:
+            if code not in self.codes:
+                raise ConfigError(
+                    f"the list uses category {code}, which {self.source} does not map; "
+                    "add it (a case category, or \"none\" for no verdict)"
+                )
+            return self.codes[code]
+        if self.same_scheme:
+            return code if code in self.case_scheme.labels else None
+        raise ConfigError(
+            f"the list's categories are in the {describe_list_scheme(self.list_scheme)} scheme "
+            f"but this case uses {self.case_scheme.name}: category {code} would change meaning. "
+            "Give a --category-map FILE (list code = case code), import it with --kind "
+            "ignorable or --kind reference (categories then decide nothing), or use a case "
+            f"created with the list's scheme (vigil case create --scheme …)"
+        )
+
+    def describe(self) -> str:
+        if self.codes is not None:
+            return f"{describe_list_scheme(self.list_scheme)} codes mapped by {self.source}"
+        if self.list_scheme is None:
+            return f"read as {self.case_scheme.name} codes (the list names no scheme)"
+        return f"{self.list_scheme} codes, the case's own scheme"
+
+    def as_json(self) -> str | None:
+        if self.codes is None:
+            return None
+        return json.dumps({str(k): v for k, v in sorted(self.codes.items())}, sort_keys=True)
+
+
+def describe_list_scheme(name: str | None) -> str:
+    if name is None:
+        return "unnamed"
+    if name.startswith("vics-region:"):
+        return f"VICS region {name.split(':', 1)[1]!r}"
+    return name
+
+
+def load_category_map(path: Path, case_scheme: CategoryScheme) -> dict[int, int | None]:
+    """An explicit map from a TOML file of `list_code = case_code` lines (`"none"` for no
+    verdict), e.g. `8 = 0` or `1 = "none"`. Every target must be in the case's scheme."""
+    try:
+        doc = tomllib.loads(Path(path).read_text("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the category map {path}: {exc.strerror or exc}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"category map {path}: {exc}") from exc
+    table = doc.get("categories", doc)
+    codes: dict[int, int | None] = {}
+    for key, value in table.items():
+        try:
+            code = int(key)
+        except ValueError:
+            raise ConfigError(f"category map {path}: {key!r} is not a category code") from None
+        if isinstance(value, str) and value.strip().lower() == "none":
+            codes[code] = None
+        elif isinstance(value, int) and not isinstance(value, bool):
+            codes[code] = case_scheme.check(value)
+        else:
+            raise ConfigError(
+                f"category map {path}: {key} = {value!r}: want a {case_scheme.name} code "
+                'or "none"'
+            )
+    if not codes:
+        raise ConfigError(f"category map {path} maps no codes")
+    return codes

@@ -71,6 +71,11 @@ class Settings:
     pdq_threshold: int = _setting(
         31, "Largest PDQ Hamming distance (of 256 bits) that counts as a near-duplicate match."
     )
+    pdq_min_quality: int = _setting(
+        50,
+        "Images whose PDQ quality is below this are matched exactly only (a flat or tiny "
+        "picture's PDQ is noise).",
+    )
 
     @property
     def effective_workers(self) -> int:

@@ -135,6 +135,8 @@ class FileRecord:
     entry: Entry = Entry.FILE
     pdq_dihedral: tuple[str, ...] = ()
     pdq_windows: str | None = None  # vigil.hashing.windows text form: "label:hex,…"
+    pdq_version: str | None = None  # vigil.hashing.conventions: how pdq was made
+    windows_version: str | None = None  # … and pdq_windows
     link_target: str | None = None
     encrypted: bool = False
     mtime: float | None = None

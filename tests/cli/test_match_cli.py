@@ -34,14 +34,16 @@ def test_match_prints_a_summary_and_honours_the_threshold(tmp_path):
     result = runner.invoke(app(), ["match", str(case)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
-    assert "3 files matched" in out and "at PDQ threshold 31 3 matches added, 0 removed" in out
+    assert "3 files matched" in out and (
+        "at PDQ threshold 31 3 matches added, 0 updated, 0 removed" in out
+    )
     for text in ("vics v1", "nsrl v1", "md5", "pdq", "sha1", "Child Abuse Material"):
         assert text in out
     assert "Non-Pertinent" in out
 
     result = runner.invoke(app(), ["match", str(case), "--pdq-threshold", "20"])
     assert result.exit_code == 0, result.output
-    assert "0 matches added, 1 removed" in " ".join(result.output.split())
+    assert "0 matches added, 0 updated, 1 removed" in " ".join(result.output.split())
     with CaseStore.open(case) as store:
         assert [r["category"] for r in iter_files(store)] == [1, None, 0]
 

@@ -14,7 +14,7 @@ from tests.pipeline.test_ingest import NullProgress
 from tests.store.conftest import _record
 from vigil.config import Limits, Settings
 from vigil.errors import ConfigError
-from vigil.hashing.pdq import VERSION as PDQ_VERSION
+from vigil.hashing.conventions import pdq_version
 from vigil.hashing.pdq import pdq_hash
 from vigil.index import PdqIndex, codes_to_hex, hex_to_codes
 from vigil.index.codec import flip_bits
@@ -23,6 +23,7 @@ from vigil.model import FileRecord
 from vigil.pipeline import ingest as ingest_module
 from vigil.pipeline.categorise import decide_category, resolve_all_categories
 from vigil.pipeline.executor import InlineExecutor
+from vigil.pipeline.match_rules import CRYPTO_VERSION
 from vigil.pipeline.matcher import Matcher, match_case, matches_for
 from vigil.store import CaseStore, RecordWriter, iter_files
 from vigil.store.case import now_iso
@@ -114,8 +115,8 @@ def add_files(store: CaseStore, records: list[FileRecord]) -> list[int]:
     return [by_path[rec.path] for rec in records]
 
 
-def match(store: CaseStore, file_ids: list[int], **kw) -> int:
-    with Matcher(store, **kw) as matcher, store.engine.begin() as conn:
+def match(store: CaseStore, file_ids: list[int], **settings) -> int:
+    with Matcher(store, Settings(**settings)) as matcher, store.engine.begin() as conn:
         return matcher.match_files(conn, file_ids)
 
 
@@ -137,7 +138,9 @@ def hashed(img: Image.Image):
 
 def image_record(name: str, img: Image.Image) -> FileRecord:
     result = hashed(img)
-    return _record(name, pdq=result.hash, pdq_quality=result.quality, pdq_dihedral=result.dihedral)
+    rec = _record(name, pdq=result.hash, pdq_quality=result.quality, pdq_dihedral=result.dihedral)
+    rec.pdq_version = pdq_version(Limits())
+    return rec
 
 
 # -- exact ------------------------------------------------------------------------------------
@@ -165,7 +168,7 @@ def test_exact_md5_sha1_sha256(store):
     assert sorted(r.algorithm for r in by_file[ids[3]]) == ["md5", "sha1", "sha256"]
     assert by_file[ids[4]] == []
     row = by_file[ids[0]][0]
-    assert (row.hashset_id, row.entry_id, row.algorithm_version) == (set_id, entries[0], "1")
+    assert (row.hashset_id, row.entry_id, row.algorithm_version) == (set_id, entries[0], CRYPTO_VERSION)
     assert (row.distance, row.threshold, row.transform, row.category) == (0, 0, "original", 1)
     assert match(store, ids) == 0  # idempotent
 
@@ -206,7 +209,7 @@ def test_mirrored_and_rotated_copies_match_with_their_transform(store):
     for name, fid in zip(TRANSFORMS, ids, strict=True):
         (row,) = rows_of(store, fid)
         assert (row.algorithm, row.transform) == ("pdq", name), name
-        assert row.algorithm_version == PDQ_VERSION and row.threshold == 31
+        assert row.algorithm_version == pdq_version(Limits()) and row.threshold == 31
         assert row.distance <= 31
     assert rows_of(store, unrelated[0]) == []
 
@@ -230,7 +233,7 @@ def test_threshold_is_respected(store):
     (row,) = rows_of(store, fid)
     assert (row.distance, row.threshold, row.transform) == (32, 32, "original")
     with pytest.raises(ConfigError):
-        Matcher(store, pdq_threshold=300)
+        Matcher(store, Settings(pdq_threshold=300))
 
 
 def test_best_hit_per_entry_is_kept(store):
@@ -343,7 +346,7 @@ def test_match_case_is_idempotent_and_rematch_drops_what_no_longer_holds(store):
     assert first.categorised == {1: 3}
     again = match_case(store)
     assert (again.added, again.removed) == (0, 0)
-    lower = match_case(store, pdq_threshold=20)
+    lower = match_case(store, Settings(pdq_threshold=20))
     assert (lower.added, lower.removed) == (0, 1)
     assert rows_of(store, ids[1]) == [] and category_of(store, ids[1]) is None
     assert [category_of(store, fid) for fid in ids] == [1, None, 1, None]

@@ -24,6 +24,7 @@ from vigil.store import CaseStore, RecordWriter
 from vigil.store.case import now_iso
 from vigil.store.hashsets import (
     HashSetInfo,
+    ImportStats,
     import_hashset,
     index_id,
     list_hashsets,
@@ -154,7 +155,7 @@ def test_bad_kind_or_category_is_a_config_error(
     assert list_hashsets(store, include_inactive=True) == []
 
 
-def test_entry_category_outside_the_scheme_rejects_the_list(
+def test_entry_category_outside_the_scheme_is_kept_without_a_meaning(
     store: CaseStore, tmp_path: Path
 ) -> None:
     entries = [HashEntry(md5=f"{i:032x}", category=1) for i in range(30)]
@@ -162,11 +163,16 @@ def test_entry_category_outside_the_scheme_rejects_the_list(
     path = tmp_path / "odd.json"
     with path.open("wb") as fh:
         write_vics(entries, fh)
-    with pytest.raises(HashSetFormatError, match="record 18: entry 18 has category 7") as err:
-        do_import(store, path)
-    assert err.value.record == 18
-    assert list_hashsets(store, include_inactive=True) == []
-    assert count(store, hash_entries) == 0
+    stats = ImportStats()
+    info = do_import(store, path, stats=stats)
+    assert info.entries == 30 and stats.unmapped == {7: 1}
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(hash_entries.c.category, hash_entries.c.list_category).where(
+                hash_entries.c.md5 == f"{17:032x}"
+            )
+        ).one()
+    assert tuple(row) == (None, 7)
 
 
 def test_a_list_broken_late_imports_nothing(store: CaseStore, tmp_path: Path) -> None:

@@ -58,3 +58,32 @@ def test_schema_revisions_read_from_file_names_match_alembic():
     script = ScriptDirectory.from_config(alembic_config())
     assert schema_revisions()[-1] == script.get_current_head()
     assert set(schema_revisions()) == {rev.revision for rev in script.walk_revisions()}
+
+
+def test_upgrade_from_0002_keeps_entry_categories_as_the_lists_own(store: CaseStore) -> None:
+    """Before 0003 every stored code had been checked against the case's scheme, so it is also
+    the list's own code; each entry stood for one list row."""
+    from sqlalchemy import text
+
+    with store.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0002")
+        conn.execute(
+            text(
+                "INSERT INTO hashsets (name, version, active, kind, format, format_version, "
+                "source_file, source_sha256, entries, pdq_entries, imported_at) VALUES "
+                "('old', 1, true, 'alert', 'md5sum', '1', 'old.md5', '', 2, 0, 'then')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO hash_entries (hashset_id, md5, category) VALUES "
+                "(1, :a, 2), (1, :b, NULL)"
+            ),
+            {"a": "a" * 32, "b": "b" * 32},
+        )
+        command.upgrade(alembic_config(conn), "head")
+        rows = conn.execute(
+            text("SELECT category, list_category, rows FROM hash_entries ORDER BY id")
+        ).all()
+        assert [tuple(r) for r in rows] == [(2, 2, 1), (None, None, 1)]
+        assert conn.execute(text("SELECT list_scheme FROM hashsets")).scalar() is None

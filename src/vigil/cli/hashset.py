@@ -14,11 +14,11 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vigil.cli.errors import reports_errors
-from vigil.hashsets import FORMATS, get_format
-from vigil.pipeline.categorise import resolve_all_categories
-from vigil.pipeline.matcher import MatchSummary, match_case
+from vigil.hashsets import FORMATS
+from vigil.pipeline.hashset_flows import import_and_match, import_notes, remove_and_redecide
+from vigil.pipeline.matcher import MatchSummary
 from vigil.store import CaseStore
-from vigil.store.hashsets import import_hashset, list_hashsets, remove_hashset
+from vigil.store.hashsets import list_hashsets
 
 app = typer.Typer(help="Import, list and remove hash sets.", no_args_is_help=True)
 
@@ -33,8 +33,8 @@ KIND_HELP = (
 def match_line(summary: MatchSummary) -> str:
     found = ", ".join(f"{s} {algo} {n:,}" for (s, algo), n in sorted(summary.found.items()))
     return (
-        f"matched {summary.files:,} files in {summary.seconds:.1f} s: "
-        f"{summary.added:,} new matches ({found or 'none'})"
+        f"matched {summary.files:,} files in {summary.seconds:.1f} s at PDQ threshold "
+        f"{summary.threshold}: {summary.added:,} new matches ({found or 'none'})"
     )
 
 
@@ -77,31 +77,41 @@ def import_command(
         int | None,
         typer.Option(help="The set's category in the case's scheme, for entries without one."),
     ] = None,
+    category_map: Annotated[
+        Path | None,
+        typer.Option(
+            "--category-map",
+            help='TOML file of `list_code = case_code` lines ("none" for no verdict): what '
+            "the list's categories mean in this case, for a list in another scheme or with "
+            "codes the case's scheme lacks.",
+        ),
+    ] = None,
 ) -> None:
     """Import a hash list as a new version of a set (replacing the older one), then match the
     case's files against it. A file that does not parse imports nothing."""
     console = Console(stderr=True)
     with CaseStore.open(case) as store:
-        hash_format = get_format(fmt, file)
-        if kind is None:
-            kind = "ignorable" if hash_format.name == "nsrl" else "alert"
         started = time.monotonic()
         with entry_progress(console) as progress:
-            info = import_hashset(
+            outcome = import_and_match(
                 store,
                 file,
-                fmt=hash_format,
+                fmt=fmt,
                 name=name,
                 kind=kind,
                 category=category,
+                category_map=category_map,
                 on_progress=progress,
             )
+        info = outcome.info
         typer.echo(
             f"imported {info.name} version {info.version} ({info.format}, {info.kind}): "
             f"{info.entries:,} entries, {info.pdq_entries:,} PDQ, "
             f"{time.monotonic() - started:.1f} s"
         )
-        typer.echo(match_line(match_case(store, hashset_ids=[info.id])))
+        for note in import_notes(outcome, store.scheme):
+            typer.echo(note)
+        typer.echo(match_line(outcome.summary))
 
 
 @app.command("list")
@@ -147,6 +157,5 @@ def remove_command(
 ) -> None:
     """Remove a set and its matches; the files it matched get their category decided again."""
     with CaseStore.open(case) as store:
-        affected = remove_hashset(store, name)
-        resolve_all_categories(store, affected)
+        affected = remove_and_redecide(store, name)
     typer.echo(f"removed {name}; {len(affected):,} files re-resolved")

@@ -33,9 +33,7 @@ def match_command(
     """
     console = Console(stderr=True)
     with CaseStore.open(case) as store:
-        pdq_threshold = load_settings(
-            case, overrides={"pdq_threshold": pdq_threshold}
-        ).pdq_threshold
+        settings = load_settings(case, overrides={"pdq_threshold": pdq_threshold})
         scheme = store.scheme
         if console.is_terminal:
             with Progress(
@@ -47,12 +45,10 @@ def match_command(
             ) as progress:
                 task = progress.add_task("match", total=file_count(store))
                 summary = match_case(
-                    store,
-                    pdq_threshold=pdq_threshold,
-                    on_progress=lambda n: progress.advance(task, n),
+                    store, settings, on_progress=lambda n: progress.advance(task, n)
                 )
         else:
-            summary = match_case(store, pdq_threshold=pdq_threshold)
+            summary = match_case(store, settings)
     print_match_summary(Console(), summary, scheme)
 
 
@@ -62,7 +58,9 @@ def print_match_summary(console: Console, summary: MatchSummary, scheme: Categor
         f"{summary.files:,} files matched in {summary.seconds:,.1f} s ({rate:,.0f} files/s) "
         f"at PDQ threshold {summary.threshold}"
     )
-    console.print(f"{summary.added:,} matches added, {summary.removed:,} removed")
+    console.print(
+        f"{summary.added:,} matches added, {summary.updated:,} updated, {summary.removed:,} removed"
+    )
     if summary.found:
         table = Table(title="matches by set and algorithm", title_justify="left")
         for name in ("set", "algorithm"):

@@ -73,7 +73,7 @@ def ingest(
         executor = ProcessExecutor(settings.effective_workers)
     counter = _Counter(roots, progress)
     with (
-        Matcher(store, pdq_threshold=settings.pdq_threshold) as matcher,
+        Matcher(store, settings) as matcher,
         RecordWriter(store, batch_size=settings.batch_size) as writer,
     ):
         # Matching inside each flush lets a reviewer start on known material before the end.

@@ -1,11 +1,12 @@
 """Matching a case's files against the active hash-set versions: exact MD5, SHA-1 and SHA-256
-through indexed joins, and PDQ near-duplicates (every dihedral and centred-window hash of a
-file) through each version's saved `PdqIndex`. Matches are written idempotently and the
-files' categories decided again (`categorise`).
+through indexed joins, and PDQ near-duplicates (every dihedral and window hash of a file)
+through each version's saved `PdqIndex`. What a row says — which hit, which transform, which
+category — is `match_rules`; this module finds the hits and stores them, then has the files'
+categories decided again (`categorise`).
 
-A match row is keyed by (file, entry, algorithm). Inserts skip rows already there: for a
-given file and entry the best PDQ distance does not depend on the threshold, so a row that
-exists already holds the same best hit; its `threshold` is the one it was first found at.
+A match row is keyed by (file, entry, algorithm) and always holds what a fresh match at the
+current settings finds: rows whose best hit changed are updated, rows that no longer hold are
+deleted (with `replace`).
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from vigil.config import Settings, load_settings
 from vigil.errors import ConfigError, StoreError
-from vigil.hashing.pdq import DIHEDRAL_ORDER
-from vigil.hashing.pdq import VERSION as PDQ_VERSION
 from vigil.index import PdqIndex, hex_to_codes
 from vigil.index.codec import check_threshold
+from vigil.pipeline import match_rules as rules
 from vigil.pipeline.categorise import (
     file_id_pages,
     matches_for,
@@ -56,25 +57,9 @@ __all__ = [
 ]
 
 PAGE = 2000
-CRYPTO = ("md5", "sha1", "sha256")
-CRYPTO_VERSION = "1"
 _CHUNK = 10_000  # ids per IN (…) when deleting: far below SQLite's 32,766 variables
-
-# What the case file is, relative to the known image, when its dihedral hash `name` (the hash
-# it would have after that transform) matches the known hash: the inverse transform. Pillow's
-# ROTATE_90 is anticlockwise, so "rot90" is a quarter turn anticlockwise; "mirror" is a
-# left-right flip, "flip" top-bottom, "transpose"/"transverse" the two diagonal flips.
-TRANSFORM_OF: dict[str, str] = {
-    "original": "original",
-    "rot90": "rot270",
-    "rot180": "rot180",
-    "rot270": "rot90",
-    "flipx": "flip",
-    "flipy": "mirror",
-    "flip_plus1": "transpose",
-    "flip_minus1": "transverse",
-}
-_DIHEDRAL_LABELS = [TRANSFORM_OF[name] for name in DIHEDRAL_ORDER]
+# The columns of a match row that a fresh match may find different (not `matched_at`).
+_COMPARED = ("hashset_id", "algorithm_version", "distance", "threshold", "transform", "category")
 
 
 @dataclass
@@ -82,34 +67,30 @@ class MatchSummary:
     files: int = 0
     found: Counter[tuple[str, str]] = field(default_factory=Counter)  # (set, algorithm)
     added: int = 0
+    updated: int = 0
     removed: int = 0
     categorised: dict[int, int] = field(default_factory=dict)  # category → files
     threshold: int = 31
     seconds: float = 0.0
 
 
-def _scale_text(text: str) -> str:
-    try:
-        return f"{float(text):g}"
-    except ValueError:
-        return text.strip()[:8]
-
-
 class Matcher:
     """Matches files against every active set version (or the `hashset_ids` given, which must
-    be active). Opens each version's PDQ index memory-mapped once. A context manager."""
+    be active) at the settings' `pdq_threshold` and `pdq_min_quality` (the case's settings
+    when none are given). Opens each version's PDQ index memory-mapped once. A context
+    manager."""
 
     def __init__(
         self,
         store: CaseStore,
+        settings: Settings | None = None,
         *,
-        pdq_threshold: int = 31,
-        min_quality: int = 50,
         hashset_ids: Sequence[int] | None = None,
     ) -> None:
+        settings = settings if settings is not None else load_settings(store.case_dir)
         self.store = store
-        self.threshold = check_threshold(pdq_threshold)
-        self.min_quality = min_quality
+        self.threshold = check_threshold(settings.pdq_threshold)
+        self.min_quality = settings.pdq_min_quality
         self.scheme = store.scheme
         sets = list_hashsets(store)
         if hashset_ids is not None:
@@ -124,12 +105,18 @@ class Matcher:
             index = pdq_index(store, s.id) if s.pdq_entries else None
             if index is not None and len(index):
                 self._indexes.append((s.id, index))
-        self._known_windows = [f"crop:known-{_scale_text(t)}" for t in window_scales()]
+        self._known_scales = window_scales()
         self.found: Counter[tuple[str, str]] = Counter()
+        self.updated = 0
         self.removed = 0
         insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
         self._insert = insert[store.engine.dialect.name](matches).on_conflict_do_nothing(
             index_elements=[matches.c.file_id, matches.c.entry_id, matches.c.algorithm]
+        )
+        self._update = (
+            update(matches)
+            .where(matches.c.id == bindparam("mid"))
+            .values({name: bindparam(f"new_{name}") for name in (*_COMPARED, "matched_at")})
         )
 
     def label(self, hashset_id: int) -> str:
@@ -153,90 +140,102 @@ class Matcher:
         resolve_categories(conn, self.scheme, file_ids)
         return added
 
-    def _category(self, hashset_id: int, entry_category: int | None) -> int | None:
+    def _category(
+        self, hashset_id: int, entry_category: int | None, list_category: int | None
+    ) -> int | None:
         s = self.sets[hashset_id]
-        if s.kind == "ignorable":
-            return self.scheme.non_pertinent
-        if s.kind == "reference":
-            return None
-        return entry_category if entry_category is not None else s.category
+        return rules.match_category(self.scheme, s.kind, entry_category, list_category, s.category)
 
     def _row(
         self,
         file_id: int,
         set_id: int,
-        entry_id: int,
-        entry_category: int | None,
+        entry: tuple[int, int | None, int | None],
         algorithm: str,
         distance: int,
         transform: str,
+        version: str,
         when: str,
     ) -> dict[str, Any]:
-        pdq = algorithm == "pdq"
+        entry_id, entry_category, list_category = entry
         return {
             "file_id": file_id,
             "hashset_id": set_id,
             "entry_id": entry_id,
             "algorithm": algorithm,
-            "algorithm_version": PDQ_VERSION if pdq else CRYPTO_VERSION,
+            "algorithm_version": version,
             "distance": distance,
-            "threshold": self.threshold if pdq else 0,
+            "threshold": self.threshold if algorithm == "pdq" else 0,
             "transform": transform,
-            "category": self._category(set_id, entry_category),
+            "category": self._category(set_id, entry_category, list_category),
             "matched_at": when,
         }
 
     def _exact(self, conn: Connection, file_ids: list[int]) -> list[dict[str, Any]]:
         # The set filter is applied here, not in SQL: offered `hashset_id IN (…)`, SQLite
         # (which has no statistics) walks every entry of the set instead of probing by hash.
-        when, out = now_iso(), []
-        for algo in CRYPTO:
+        when = now_iso()
+        first: dict[tuple[int, int, str, int | None], dict[str, Any]] = {}
+        for algo in rules.CRYPTO:
             query = (
                 select(
                     files.c.id,
                     hash_entries.c.hashset_id,
                     hash_entries.c.id.label("entry_id"),
                     hash_entries.c.category,
+                    hash_entries.c.list_category,
                 )
                 .select_from(files.join(hash_entries, hash_entries.c[algo] == files.c[algo]))
-                .where(files.c.id.in_(file_ids))
+                .where(files.c.id.in_(file_ids), files.c.size > 0)  # empty content: never
             )
-            for fid, sid, eid, cat in conn.execute(query):
-                if sid in self.sets:
-                    out.append(self._row(fid, sid, eid, cat, algo, 0, "original", when))
-        return out
+            for fid, sid, eid, cat, list_cat in conn.execute(query):
+                if sid not in self.sets:
+                    continue
+                row = self._row(
+                    fid, sid, (eid, cat, list_cat), algo, 0, "original", rules.CRYPTO_VERSION, when
+                )
+                key = (fid, sid, algo, row["category"])
+                if key not in first or eid < first[key]["entry_id"]:
+                    first[key] = row
+        return list(first.values())
 
     def _near(self, conn: Connection, file_ids: list[int]) -> list[dict[str, Any]]:
         rows = [
-            (fid, pdq, dihedral, windows)
-            for fid, pdq, quality, dihedral, windows in conn.execute(
+            row
+            for row in conn.execute(
                 select(
                     files.c.id,
                     files.c.pdq,
                     files.c.pdq_quality,
                     files.c.pdq_dihedral,
                     files.c.pdq_windows,
-                ).where(files.c.id.in_(file_ids))  # only by id: see _exact
+                    files.c.pdq_version,
+                    files.c.windows_version,
+                ).where(files.c.id.in_(file_ids), files.c.size > 0)  # only by id: see _exact
             )
-            if pdq is not None and quality is not None and quality >= self.min_quality
+            if row.pdq is not None
+            and row.pdq_quality is not None
+            and row.pdq_quality >= self.min_quality
         ]
         if not rows:
             return []
         # One query per hash, a file's queries contiguous: its 8 dihedral hashes in
-        # DIHEDRAL_ORDER (or just its PDQ), then its windows; query order breaks distance ties.
+        # DIHEDRAL_ORDER (or just its PDQ), then its windows.
         hexes: list[str] = []
         qfile: list[int] = []
         labels: list[str] = []
-        for fid, pdq, dihedral, windows in rows:
-            hashes = dihedral.split(",") if dihedral else [pdq]
+        versions: dict[int, tuple[str | None, str | None]] = {}
+        for row in rows:
+            hashes = row.pdq_dihedral.split(",") if row.pdq_dihedral else [row.pdq]
             hexes += hashes
-            labels += _DIHEDRAL_LABELS[: len(hashes)]
-            qfile += [fid] * len(hashes)
-            for part in windows.split(",") if windows else ():
+            labels += rules.DIHEDRAL_LABELS[: len(hashes)]
+            qfile += [row.id] * len(hashes)
+            for part in row.pdq_windows.split(",") if row.pdq_windows else ():
                 scale, _, hexa = part.partition(":")
                 hexes.append(hexa.strip())
-                labels.append(f"crop:{_scale_text(scale)}")
-                qfile.append(fid)
+                labels.append(rules.case_window_label(scale))
+                qfile.append(row.id)
+            versions[row.id] = (row.pdq_version, row.windows_version)
         try:
             codes = hex_to_codes(hexes)
         except ValueError as exc:
@@ -249,77 +248,67 @@ class Matcher:
             if not len(hits):
                 continue
             entry, variant = split_index_id(hits["id"])
-            q = hits["query"]
-            # Window against window stays in: it is what finds captions and logos drawn inside
-            # a picture, and benchmarks/crops.py measured no false match from it. A whole-
-            # picture hit wins over any window hit, so a resized copy is not called a crop.
-            dist = hits["distance"]
-            fid = qfiles[q]
-            via_window = is_window[q] | (variant > 0)
-            order = np.lexsort((variant, q, dist, via_window, entry, fid))
-            first = np.ones(len(order), dtype=bool)
-            pairs = np.stack([fid[order], entry[order]], axis=1)
-            first[1:] = (pairs[1:] != pairs[:-1]).any(axis=1)
-            for i in order[first]:
-                best.append(
-                    (int(fid[i]), set_id, int(entry[i]), int(dist[i]), int(q[i]), int(variant[i]))
-                )
+            q, dist, fid = hits["query"], hits["distance"], qfiles[hits["query"]]
+            chosen = rules.best_hits(fid, entry, dist, q, variant, is_window[q] | (variant > 0))
+            best += [
+                (int(fid[i]), set_id, int(entry[i]), int(dist[i]), int(q[i]), int(variant[i]))
+                for i in chosen
+            ]
         if not best:
             return []
-        categories = dict(
-            conn.execute(
-                select(hash_entries.c.id, hash_entries.c.category).where(
-                    hash_entries.c.id.in_(sorted({b[2] for b in best}))
-                )
-            ).all()
-        )
-        when = now_iso()
-        return [
-            self._row(
-                fid,
-                sid,
-                eid,
-                categories.get(eid),
-                "pdq",
-                dist,
-                self._transform(labels[q], var),
-                when,
+        entries = {
+            eid: (eid, cat, list_cat)
+            for eid, cat, list_cat in conn.execute(
+                select(
+                    hash_entries.c.id, hash_entries.c.category, hash_entries.c.list_category
+                ).where(hash_entries.c.id.in_(sorted({b[2] for b in best})))
             )
-            for fid, sid, eid, dist, q, var in best
-        ]
-
-    def _transform(self, label: str, variant: int) -> str:
-        if variant == 0:
-            return label
-        known = (
-            self._known_windows[variant - 1]
-            if variant <= len(self._known_windows)
-            else f"crop:known-w{variant}"
-        )
-        return known if label == "original" else f"{label}+{known}"
+        }
+        when = now_iso()
+        out = []
+        for fid, sid, eid, dist, q, var in best:
+            pdq_version, windows_version = versions[fid]
+            version = rules.algorithm_version(
+                "pdq", pdq_version, windows_version, via_window=bool(is_window[q])
+            )
+            transform = rules.transform_label(labels[q], var, self._known_scales)
+            entry_row = entries.get(eid, (eid, None, None))
+            out.append(self._row(fid, sid, entry_row, "pdq", dist, transform, version, when))
+        return out
 
     def _save(
         self, conn: Connection, file_ids: list[int], found: list[dict[str, Any]], replace: bool
     ) -> int:
-        have: dict[tuple[int, int, str], int] = {}
+        have: dict[tuple[int, int, str], Any] = {}
         if self.sets:
-            for mid, sid, fid, eid, algo in conn.execute(
+            for row in conn.execute(
                 select(
                     matches.c.id,
-                    matches.c.hashset_id,
                     matches.c.file_id,
                     matches.c.entry_id,
                     matches.c.algorithm,
+                    *(matches.c[name] for name in _COMPARED),
                 ).where(matches.c.file_id.in_(file_ids))  # only by file: see _exact
             ):
-                if sid in self.sets:
-                    have[(fid, eid, algo)] = mid
-        new = [r for r in found if (r["file_id"], r["entry_id"], r["algorithm"]) not in have]
+                if row.hashset_id in self.sets:
+                    have[(row.file_id, row.entry_id, row.algorithm)] = row
+        new, changed = [], []
+        for r in found:
+            old = have.get((r["file_id"], r["entry_id"], r["algorithm"]))
+            if old is None:
+                new.append(r)
+            elif any(getattr(old, name) != r[name] for name in _COMPARED):
+                changed.append(
+                    {"mid": old.id, **{f"new_{k}": r[k] for k in (*_COMPARED, "matched_at")}}
+                )
         if new:
             conn.execute(self._insert, new)
+        if changed:
+            conn.execute(self._update, changed)
+            self.updated += len(changed)
         if replace and have:
             wanted = {(r["file_id"], r["entry_id"], r["algorithm"]) for r in found}
-            stale = sorted(mid for key, mid in have.items() if key not in wanted)
+            stale = sorted(row.id for key, row in have.items() if key not in wanted)
             for i in range(0, len(stale), _CHUNK):
                 conn.execute(delete(matches).where(matches.c.id.in_(stale[i : i + _CHUNK])))
             self.removed += len(stale)
@@ -344,23 +333,25 @@ class Matcher:
 
 def match_case(
     store: CaseStore,
+    settings: Settings | None = None,
     *,
-    pdq_threshold: int = 31,
     hashset_ids: Sequence[int] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> MatchSummary:
     """Match every file of the case, `PAGE` files per transaction (an interrupted run leaves
     every page consistent; run it again). Takes the case's writer lock: not during an ingest.
 
-    With `hashset_ids` None this is a full re-match at `pdq_threshold`: each page's matches of
-    the active sets that no longer hold are deleted as the page is redone. With ids given, only
-    matches of those (active) versions are added. Categories of every file are decided again.
+    With `hashset_ids` None this is a full re-match at the settings (the case's when None):
+    each page's matches of the active sets that no longer hold are deleted as the page is
+    redone. With ids given, only matches of those (active) versions are added or updated.
+    Categories of every file are decided again.
     """
     started = time.monotonic()
-    summary = MatchSummary(threshold=pdq_threshold)
+    settings = settings if settings is not None else load_settings(store.case_dir)
+    summary = MatchSummary(threshold=settings.pdq_threshold)
     lock = lock_case(store)
     try:
-        with Matcher(store, pdq_threshold=pdq_threshold, hashset_ids=hashset_ids) as matcher:
+        with Matcher(store, settings, hashset_ids=hashset_ids) as matcher:
             for page in file_id_pages(store, PAGE):
                 with store.engine.begin() as conn:
                     summary.added += matcher.match_files(conn, page, replace=hashset_ids is None)
@@ -369,6 +360,7 @@ def match_case(
                     on_progress(len(page))
             summary.found = matcher.found
             summary.removed = matcher.removed
+            summary.updated = matcher.updated
         with store.engine.connect() as conn:
             summary.categorised = dict(
                 conn.execute(

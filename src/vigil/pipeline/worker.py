@@ -16,6 +16,7 @@ from typing import BinaryIO
 from vigil.config import Limits
 from vigil.errors import ArchiveError, ItemError
 from vigil.evidence.archive import Budget, Member, iter_archive
+from vigil.hashing.conventions import pdq_version, windows_version
 from vigil.hashing.crypto import CryptoHasher
 from vigil.media.extensions import claimed_kind
 from vigil.media.sniff import SNIFF_BYTES, sniff
@@ -151,6 +152,9 @@ def _analyse(
             )
             return
         analyse_image(record, bytes(kept), limits)
+        if record.pdq is not None:
+            record.pdq_version = pdq_version(limits)
+            record.windows_version = windows_version(limits) if record.pdq_windows else None
     elif record.kind is Kind.ARCHIVE:
         if on_disk:
             stream.seek(0)

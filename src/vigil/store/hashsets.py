@@ -15,10 +15,11 @@ import re
 import shutil
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ import numpy as np
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from vigil.categories import CategoryScheme
+from vigil.categories import CategoryMap
 from vigil.errors import ConfigError, HashSetFormatError, StoreError, VigilError
 from vigil.hashing import windows
 from vigil.hashsets import HashEntry, HashSetFormat
@@ -53,9 +54,20 @@ _ENTRY_COLUMNS = (
     "pdq",
     "pdq_quality",
     "category",
+    "list_category",
+    "rows",
     "name",
     "size",
     "extra",
+)
+# Digests of zero bytes: an empty file is never known material, and a list that carries one
+# (a tool hashed empty files) must not categorise every empty file of a case.
+EMPTY_DIGESTS = frozenset(
+    {
+        hashlib.md5(b"").hexdigest(),
+        hashlib.sha1(b"").hexdigest(),
+        hashlib.sha256(b"").hexdigest(),
+    }
 )
 
 
@@ -76,6 +88,17 @@ class HashSetInfo:
     entries: int
     pdq_entries: int
     imported_at: str
+    list_scheme: str | None = None
+    category_map: str | None = None  # JSON {list code: case code or null} when one was given
+
+
+@dataclass
+class ImportStats:
+    """What an import noticed that the user should hear about."""
+
+    list_rows: int = 0  # rows of the list (entries × their folded counts)
+    unmapped: Counter[int] = field(default_factory=Counter)  # list codes with no case meaning
+    empty_digest: int = 0  # entries whose only digests are those of empty content
 
 
 # -- PDQ index ids -----------------------------------------------------------------------
@@ -141,6 +164,8 @@ def _info(row: Any) -> HashSetInfo:
         entries=int(row.entries),
         pdq_entries=int(row.pdq_entries),
         imported_at=row.imported_at,
+        list_scheme=row.list_scheme,
+        category_map=row.category_map,
     )
 
 
@@ -198,18 +223,29 @@ class _Sha256Thread:
 
 
 def _rows(
-    entries: Iterable[HashEntry], hashset_id: int, known_categories: set[int], scheme_name: str
+    entries: Iterable[HashEntry],
+    hashset_id: int,
+    meaning: Callable[[int | None], int | None],
+    stats: ImportStats,
 ) -> Iterator[tuple[Any, ...]]:
-    """Entries as `hash_entries` tuples, checking what the database would otherwise refuse."""
+    """Entries as `hash_entries` tuples, checking what the database would otherwise refuse.
+    `meaning` gives a list code's category in the case (and raises where none may be
+    assumed); the list's own code is kept beside it."""
     for number, e in enumerate(entries, 1):
-        if e.category is not None and e.category not in known_categories:
-            raise HashSetFormatError(
-                f"entry {number} has category {e.category}, which the case's {scheme_name} "
-                "scheme does not define",
-                record=number,
-            )
+        try:
+            category = meaning(e.category)
+        except ConfigError as exc:
+            raise HashSetFormatError(f"entry {number}: {exc}", record=number) from None
+        if e.category is not None and category is None:
+            stats.unmapped[e.category] += 1
         if e.size is not None and e.size > _MAX_BIGINT:
             raise HashSetFormatError(f"entry {number} has an impossible size", record=number)
+        if e.count < 1:
+            raise HashSetFormatError(f"entry {number} stands for {e.count} rows", record=number)
+        digests = [d for d in (e.md5, e.sha1, e.sha256) if d]
+        if digests and not e.pdq and all(d in EMPTY_DIGESTS for d in digests):
+            stats.empty_digest += 1
+        stats.list_rows += e.count
         extra = json.dumps(dict(e.extra), separators=(",", ":")) if e.extra else None
         yield (
             hashset_id,
@@ -218,11 +254,17 @@ def _rows(
             e.sha256,
             e.pdq,
             e.pdq_quality,
+            category,
             e.category,
+            e.count,
             safe_text(e.name),
             e.size,
             extra,
         )
+
+
+def _no_meaning(code: int | None) -> None:
+    return None
 
 
 def _insert_batch(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -308,9 +350,20 @@ def import_hashset(
     name: str | None = None,
     kind: str,
     category: int | None = None,
+    category_codes: dict[int, int | None] | None = None,
+    category_map_source: str = "the category map",
+    stats: ImportStats | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> HashSetInfo:
     """Import the list at `path` as the next version of set `name` (default: the file stem).
+
+    Each entry keeps the list's own category code, and gets the category it means in the
+    case (`CategoryMap`): the same code when the list is in the case's scheme or names none,
+    the `category_codes` map's code when one is given (from `category_map_source`). An alert
+    list in another scheme without a map is refused: its codes would change meaning. For
+    ignorable and reference lists categories decide nothing, so such a list imports with its
+    codes kept and no case meaning. `stats` (if given) collects codes without a meaning and
+    entries of empty content, which never match.
 
     All or nothing: one transaction inserts the `hashsets` row and every entry (streamed, in
     batches of `BATCH`), builds this version's PDQ index into a temporary folder, retires the
@@ -325,6 +378,10 @@ def import_hashset(
         raise ConfigError(f"hash-set kind must be one of {', '.join(KINDS)} (got {kind!r})")
     scheme = store.scheme
     scheme.check(category)
+    cmap = CategoryMap(
+        fmt.category_scheme(path), scheme, codes=category_codes, source=category_map_source
+    )
+    stats = stats if stats is not None else ImportStats()
     name = safe_text((name if name is not None else path.stem).strip())
     if not name:
         raise ConfigError("a hash set needs a non-empty name")
@@ -336,7 +393,7 @@ def import_hashset(
         sha = _Sha256Thread(path)
         with store.engine.begin() as conn, _bulk_cache(conn):
             info, replaced = _import_in(
-                conn, store, path, fmt, name, kind, category, scheme, sha, tmp_index, on_progress
+                conn, path, fmt, name, kind, category, cmap, stats, sha, tmp_index, on_progress
             )
         if tmp_index.exists():
             final = store.index_dir(info.id)
@@ -356,13 +413,13 @@ def import_hashset(
 
 def _import_in(
     conn: Connection,
-    store: CaseStore,
     path: Path,
     fmt: HashSetFormat,
     name: str,
     kind: str,
     category: int | None,
-    scheme: CategoryScheme,
+    cmap: CategoryMap,
+    stats: ImportStats,
     sha: _Sha256Thread,
     tmp_index: Path,
     on_progress: Callable[[int], None] | None,
@@ -383,11 +440,17 @@ def _import_in(
         "entries": 0,
         "pdq_entries": 0,
         "imported_at": now_iso(),
+        "list_scheme": cmap.list_scheme,
+        "category_map": cmap.as_json(),
     }
     new_id = conn.execute(hashsets.insert().returning(hashsets.c.id), row).scalar_one()
     count = pdq_count = 0
     batch: list[tuple[Any, ...]] = []
-    for values in _rows(fmt.read(path), new_id, set(scheme.labels), scheme.name):
+    if kind != "alert" and cmap.codes is None and not cmap.same_scheme:
+        meaning: Callable[[int | None], int | None] = _no_meaning
+    else:
+        meaning = cmap.meaning
+    for values in _rows(fmt.read(path), new_id, meaning, stats):
         batch.append(values)
         pdq_count += values[4] is not None
         if len(batch) >= BATCH:

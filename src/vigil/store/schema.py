@@ -95,6 +95,10 @@ files = Table(
     Column("pdq_quality", Integer),
     Column("pdq_dihedral", Text),  # the 8 hex hashes joined with ","
     Column("pdq_windows", Text),  # "scale:hex" centred sub-window hashes joined with "," (0002)
+    # The conventions that made this file's PDQ and window hashes (0003): hashes are
+    # comparable only within one convention (`vigil.hashing.conventions`).
+    Column("pdq_version", Text),
+    Column("windows_version", Text),
     Column("exif", Text),  # JSON object; NULL when empty
     Column("category", Integer),
     Column("link_target", Text),
@@ -133,6 +137,10 @@ hashsets = Table(
     Column("active", Boolean, nullable=False),  # only the newest version of a name matches
     Column("kind", String(16), nullable=False),  # alert|ignorable|reference
     Column("category", Integer),  # the set's category, used when an entry carries none
+    # The scheme the list said its codes are in (None: it named none) and the map that gave
+    # them their meaning in the case, as JSON (0003).
+    Column("list_scheme", Text),
+    Column("category_map", Text),
     Column("format", String(16), nullable=False),
     Column("format_version", String(16), nullable=False),
     Column("source_file", Text, nullable=False),
@@ -153,7 +161,12 @@ hash_entries = Table(
     Column("sha256", String(64)),
     Column("pdq", String(64)),
     Column("pdq_quality", Integer),
-    Column("category", Integer),  # the record's own category (VICS); NULL = none given
+    # What the entry's category means in the case's scheme; NULL = no verdict (none given,
+    # or a list code with no meaning in the case). `list_category` is the code as the list
+    # wrote it, kept whatever it means (0003).
+    Column("category", Integer),
+    Column("list_category", Integer),
+    Column("rows", BigInteger, nullable=False, server_default="1"),  # list rows folded here
     Column("name", Text),
     Column("size", BigInteger),
     Column("extra", Text),  # JSON object of format-specific extras; NULL when none
@@ -172,7 +185,7 @@ matches = Table(
     Column("hashset_id", Integer, ForeignKey("hashsets.id"), nullable=False),
     Column("entry_id", BigInteger, nullable=False),  # entries of replaced versions are dropped
     Column("algorithm", String(16), nullable=False),  # md5|sha1|sha256|pdq
-    Column("algorithm_version", String(64), nullable=False),
+    Column("algorithm_version", Text, nullable=False),
     Column("distance", Integer, nullable=False),  # 0 for exact matches
     Column("threshold", Integer, nullable=False),  # 0 for exact matches
     Column("transform", String(32), nullable=False),  # original|rot90|…|mirror|crop…

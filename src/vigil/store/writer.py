@@ -313,6 +313,8 @@ class RecordWriter:
             "pdq_quality": rec.pdq_quality,
             "pdq_dihedral": ",".join(rec.pdq_dihedral) if rec.pdq_dihedral else None,
             "pdq_windows": rec.pdq_windows or None,
+            "pdq_version": rec.pdq_version,
+            "windows_version": rec.windows_version,
             "exif": exif_json(rec.exif),
             "category": rec.category,
             "link_target": safe_text(rec.link_target),
