@@ -130,3 +130,30 @@ def test_remove_unknown_and_not_a_case(case: tuple[Path, list[FileRecord]], tmp_
     case_dir, _ = case
     assert "no hash set named 'x'" in vigil("hashset", "remove", case_dir, "x", code=1).output
     vigil("hashset", "list", tmp_path / "nowhere", code=3)
+
+
+def test_a_uk_list_needs_a_category_map_in_a_projectvic_case(
+    case: tuple[Path, list[FileRecord]], tmp_path: Path
+) -> None:
+    """A VICS 2.0 region-UK export (as Clees4All writes it) never becomes Project VIC codes by
+    accident: refused, then imported through an explicit map."""
+    import json
+
+    case_dir, recs = case
+    context = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/UK/$metadata#Media"
+    media = [{"MediaID": 1, "Category": 1, "MD5": recs[0].md5.upper()}]
+    listing = tmp_path / "caid-gold.json"
+    listing.write_text(json.dumps({"@odata.context": context, "value": media}))
+    refused = vigil("hashset", "import", case_dir, listing, code=6).output
+    assert "uk" in refused and "--category-map" in refused
+    assert categories(case_dir)["photos/a.jpg"] is None
+    mapping = tmp_path / "uk.toml"
+    mapping.write_text("1 = 1\n2 = 1\n3 = 2\n")
+    out = vigil("hashset", "import", case_dir, listing, "--category-map", mapping).output
+    assert "categories: uk codes mapped" in out
+    assert categories(case_dir)["photos/a.jpg"] == 1
+    assert "uk, mapped" in vigil("hashset", "list", case_dir).output
+    bad = tmp_path / "bad.toml"
+    bad.write_text("1 = 9\n")
+    out = vigil("hashset", "import", case_dir, listing, "--category-map", bad, code=2).output
+    assert "category 9 is not in the projectvic scheme" in out

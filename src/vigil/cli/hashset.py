@@ -13,12 +13,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from vigil.categories import describe_list_scheme
 from vigil.cli.errors import reports_errors
 from vigil.hashsets import FORMATS
 from vigil.pipeline.hashset_flows import import_and_match, import_notes, remove_and_redecide
 from vigil.pipeline.matcher import MatchSummary
 from vigil.store import CaseStore
-from vigil.store.hashsets import list_hashsets
+from vigil.store.hashsets import HashSetInfo, list_hashsets
 
 app = typer.Typer(help="Import, list and remove hash sets.", no_args_is_help=True)
 
@@ -114,6 +115,16 @@ def import_command(
         typer.echo(match_line(outcome.summary))
 
 
+def list_codes(info: HashSetInfo, case_scheme: str) -> str:
+    """How the set's own category codes read in the case."""
+    named = describe_list_scheme(info.list_scheme)
+    if info.category_map is not None:
+        return f"{named}, mapped"
+    if info.list_scheme in (None, case_scheme):
+        return "case's own"
+    return f"{named}, unmapped"
+
+
 @app.command("list")
 @reports_errors
 def list_command(
@@ -127,7 +138,8 @@ def list_command(
         sets = list_hashsets(store, include_inactive=all_versions)
         scheme = store.scheme
     table = Table(title_justify="left")
-    for column in ("name", "version", "active", "kind", "category", "format", "entries", "PDQ"):
+    columns = ("name", "version", "active", "kind", "category", "codes", "format", "entries", "PDQ")
+    for column in columns:
         justify = "right" if column in ("version", "entries", "PDQ") else "left"
         table.add_column(column, justify=justify)
     table.add_column("imported")
@@ -138,6 +150,7 @@ def list_command(
             "yes" if info.active else "no",
             info.kind,
             "-" if info.category is None else f"{info.category} {scheme.label(info.category)}",
+            list_codes(info, scheme.name),
             info.format,
             f"{info.entries:,}",
             f"{info.pdq_entries:,}",
