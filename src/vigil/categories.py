@@ -127,6 +127,8 @@ class CategoryMap:
 def describe_list_scheme(name: str | None) -> str:
     if name is None:
         return "unnamed"
+    if name == "recon-source":
+        return "RECON Lab evidence-source number (not a verdict)"
     if name.startswith("vics-region:"):
         return f"VICS region {name.split(':', 1)[1]!r}"
     return name

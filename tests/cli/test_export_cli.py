@@ -1,4 +1,5 @@
-"""`vigil export CASE --format vics -o FILE`, and the export re-imported with `vigil hashset`."""
+"""`vigil export CASE --format vics -o FILE`, and the export re-imported with `vigil hashset`:
+Project VIC codes under region Default, UK codes under region UK (2.0 only)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from tests.cli.test_hashset_cli import make_case, vigil
+from tests.cli.test_hashset_cli import make_case, record, vigil
+from vigil.hashsets.vics import VicsFormat
 from vigil.model import FileRecord
-from vigil.store import CaseStore
+from vigil.store import CaseStore, RecordWriter
 from vigil.store.schema import files, hash_entries
 
 
@@ -62,10 +64,13 @@ def test_export_and_reimport(case: tuple[Path, list[FileRecord]], tmp_path: Path
 def test_export_options(case: tuple[Path, list[FileRecord]], tmp_path: Path) -> None:
     case_dir, _ = case
     categorise(case_dir, {"photos/b.jpg": 2})
-    out = tmp_path / "v12.json"
-    vigil("export", case_dir, "-o", out, "--version", "1.2", "--no-names")
+    out = tmp_path / "v13.json"
+    vigil("export", case_dir, "-o", out, "--version", "1.3", "--no-names")
     text = out.read_text("utf-8")
-    assert "1.2.xml#Media" in text and "b.jpg" not in text
+    assert "1.3.xml#Media" in text and "b.jpg" not in text
+    for version in ("1.1", "1.2"):  # no reader takes 1.1; IPED reads 1.2 as NIST's known set
+        refused = vigil("export", case_dir, "-o", out, "--version", version, code=2).output
+        assert "supported: 1.3, 2.0" in refused
     assert (
         "unknown export format 'csv'"
         in vigil("export", case_dir, "--format", "csv", "-o", out, code=2).output
@@ -75,3 +80,36 @@ def test_export_options(case: tuple[Path, list[FileRecord]], tmp_path: Path) -> 
         in vigil("export", case_dir, "-o", out, "--version", "3", code=2).output
     )
     assert out.read_text("utf-8") == text, "a failed export leaves the old file alone"
+
+
+def uk_case(path: Path, db_url: str | None) -> None:
+    """A case on the UK scheme with photos/a.jpg in Category A (1) and b.jpg in C (3)."""
+    with CaseStore.create(path, db_url=db_url, scheme="uk") as store, RecordWriter(store) as w:
+        sid = w.source_id("ev", "/ev", single_file=False)
+        for name in ("a.jpg", "b.jpg"):
+            w.add(sid, f"photos/{name}".encode(), [record(name)])
+    categorise(path, {"photos/a.jpg": 1, "photos/b.jpg": 3})
+
+
+def test_uk_case_exports_region_uk(tmp_path: Path, db_url: str | None) -> None:
+    case_dir = tmp_path / "uk"
+    uk_case(case_dir, db_url)
+    out = tmp_path / "uk.json"
+    vigil("export", case_dir, "-o", out)
+    doc = json.loads(out.read_text("utf-8"))
+    assert doc["@odata.context"].endswith("/2.0.xml/UK/$metadata#Media")
+    assert VicsFormat().category_scheme(out) == "uk"
+    assert sorted(e.category for e in VicsFormat().read(out)) == [1, 3]
+    assert all(m["MediaFiles"][0]["FilePath"] == "" for m in doc["value"])
+    refused = vigil("export", case_dir, "-o", tmp_path / "v13.json", "--version", "1.3", code=2)
+    assert "region UK is written as VICS 2.0 only" in refused.output
+    assert not (tmp_path / "v13.json").exists()
+
+    partner = tmp_path / "partner"
+    with CaseStore.create(partner, scheme="uk"):
+        pass
+    imported = vigil("hashset", "import", partner, out, "--name", "uk-partner").output
+    assert "imported uk-partner version 1 (vics, alert): 2 entries" in imported
+    with CaseStore.open(partner) as store, store.engine.connect() as conn:
+        codes = conn.execute(select(hash_entries.c.category).order_by(hash_entries.c.category))
+        assert list(codes.scalars()) == [1, 3]

@@ -1,5 +1,6 @@
-"""VICS writer: valid JSON of the requested version and shape, streamed, and losslessly
-re-imported by Vigil's own reader."""
+"""VICS writer: valid JSON of the requested version and shape, streamed, losslessly re-imported
+by Vigil's own reader, never carrying a folder, and refusing versions and regions that readers
+would misread."""
 
 from __future__ import annotations
 
@@ -23,7 +24,13 @@ STANDARD_TEXT = [
     "date_updated",
     "precategorization_source",
 ]
-FLAGS = ["victim_identified", "offender_identified", "is_distributed", "is_suspected"]
+FLAGS = [
+    "victim_identified",
+    "offender_identified",
+    "is_distributed",
+    "is_suspected",
+    "is_precategorized",
+]
 V2_ONLY = {"date_updated", "precategorization_source"}
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
@@ -31,8 +38,7 @@ hex_of = {n: st.binary(min_size=n, max_size=n).map(bytes.hex) for n in (16, 20, 
 extras = st.builds(
     lambda texts, flags: texts | flags,
     st.dictionaries(
-        st.sampled_from([*STANDARD_TEXT, "path"])
-        | st.from_regex(r"x_[a-z_]{1,10}", fullmatch=True),
+        st.sampled_from(STANDARD_TEXT) | st.from_regex(r"x_[a-z_]{1,10}", fullmatch=True),
         text,
         max_size=4,
     ),
@@ -76,10 +82,15 @@ def test_v2_roundtrip_is_lossless(tmp_path_factory, items, as_case):
     assert got == items
 
 
-@pytest.mark.parametrize("version", ["1.1", "1.2", "1.3"])
-def test_v1_keeps_what_the_version_carries(tmp_path, version):
+def test_v1_3_keeps_what_the_version_carries(tmp_path):
     d = digests(1)
-    extra = {"series": "S", "victim_identified": "true", "date_updated": "2024", "x_k": "v"}
+    extra = {
+        "series": "S",
+        "victim_identified": "true",
+        "is_precategorized": "true",
+        "date_updated": "2024",
+        "x_k": "v",
+    }
     entry = HashEntry(
         md5=d["md5"],
         sha1=d["sha1"],
@@ -91,14 +102,31 @@ def test_v1_keeps_what_the_version_carries(tmp_path, version):
         size=15,
         extra=tuple(sorted(extra.items())),
     )
-    path, (got,) = roundtrip(tmp_path, [entry], version=version)
+    path, (got,) = roundtrip(tmp_path, [entry], version="1.3")
     doc = json.loads(path.read_text())
-    assert doc["odata.metadata"].endswith(f"/{version}.xml#Media")
-    assert doc["value"][0]["MediaSize"] == "15"  # 1.x writers use strings
+    assert doc["odata.metadata"].endswith("/1.3.xml#Media")
+    (media,) = doc["value"]
+    assert media["MediaSize"] == "15"  # 1.x writers use strings
+    assert media["IsPrecategorized"] == "true"
     assert (got.md5, got.sha1, got.sha256, got.pdq) == (d["md5"], d["sha1"], d["sha256"], d["pdq"])
     assert (got.category, got.name, got.size, got.pdq_quality) == (0, "n.jpg", 15, None)
-    kept = {"series": "S", "victim_identified": "true"} if version == "1.3" else {}
-    assert got.extras() == kept
+    assert got.extras() == {"series": "S", "victim_identified": "true", "is_precategorized": "true"}
+
+
+def test_no_folder_is_ever_written(tmp_path):
+    """Every MediaFiles item has a `FilePath`, always empty: a `path` extra (a partner's folder)
+    is not written, and the file reads back with no path."""
+    d = digests(1)
+    entry = HashEntry(md5=d["md5"], name="a.jpg", extra=(("path", "EXH-1\\Users\\t"),))
+    for version in ("1.3", "2.0"):
+        path, (got,) = roundtrip(tmp_path, [entry], version=version)
+        (media,) = json.loads(path.read_text())["value"]
+        assert media["MediaFiles"] == [
+            {"MD5": d["md5"].upper(), "FileName": "a.jpg", "FilePath": ""}
+        ]
+        assert "Users" not in path.read_text() and got.extras() == {}
+    path, (got,) = roundtrip(tmp_path, [HashEntry(md5=d["md5"])])
+    assert "MediaFiles" not in path.read_text() and got.name is None
 
 
 def test_shapes_and_encodings():
@@ -117,7 +145,7 @@ def test_shapes_and_encodings():
     assert media["MD5"] == d["md5"].upper() and media["SHA1"] == d["sha1"].upper()
     assert "Category" not in media  # absent = uncategorised
     assert media["MediaSize"] == 3 and media["MediaFiles"] == [
-        {"MD5": d["md5"].upper(), "FileName": "a"}
+        {"MD5": d["md5"].upper(), "FileName": "a", "FilePath": ""}
     ]
 
 
@@ -141,8 +169,24 @@ def test_writer_streams():
     assert seen[0] < seen[1] < seen[2]
 
 
-def test_bad_version_and_missing_md5():
-    with pytest.raises(ConfigError):
-        write_vics([], io.BytesIO(), version="3.0")
+@pytest.mark.parametrize(
+    ("version", "region", "reason"),
+    [
+        ("3.0", "Default", "unknown VICS version '3.0'"),
+        ("1.2", "Default", "NIST's CAID set of known, ignorable files"),
+        ("1.1", "Default", "no reader checked takes a 1.1"),
+        ("1.3", "UK", "region UK is written as VICS 2.0 only"),
+    ],
+)
+def test_versions_and_regions_readers_would_misread(version, region, reason):
+    out = io.BytesIO()
+    with pytest.raises(ConfigError, match=reason):
+        write_vics(
+            [HashEntry(md5=digests(1)["md5"], category=1)], out, version=version, region=region
+        )
+    assert out.getvalue() == b""
+
+
+def test_missing_md5():
     with pytest.raises(ValueError, match="MD5"):
         write_vics([HashEntry(sha256=digests(1)["sha256"])], io.BytesIO())

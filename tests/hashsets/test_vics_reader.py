@@ -67,7 +67,7 @@ def test_v2_hash_set_quirks(write):
         sha1=D1["sha1"],
         category=0,
         size=15,
-        extra=(("date_updated", "2024-01-02T03:04:05.0000Z"),),
+        extra=(("date_updated", "2024-01-02T03:04:05.0000Z"), ("is_precategorized", "false")),
     )
     assert got[1].category == 4 and got[1].size == 15 and got[1].sha1 is None
     assert got[1].extras() == {
@@ -150,9 +150,65 @@ def test_bom_utf16_and_late_metadata(write):
     assert bom.md5 == D1["md5"]
     (utf16,) = READ(write("u16.json", b"\xff\xfe" + body.encode("utf-16-le")))
     assert utf16.extras() == {"series": "Série"}
-    # metadata member after `value`, and a case whose shape is known only from its keys
+    # metadata member after `value`: the case is known from its `Media` array
     late = {"value": [{"CaseID": "x", "Media": [{"MD5": D2["md5"]}]}], "odata.metadata": "?"}
     assert [e.md5 for e in READ(write("late.json", json.dumps(late)))] == [D2["md5"]]
+
+
+@pytest.mark.parametrize("media_key", ["Media", "media", "MEDIA"])
+def test_structure_wins_over_the_context(write, media_key):
+    """A case under a `#Media` context (RECON's 2.0 export) and Media records under a `#Cases`
+    context both read by what `value[0]` holds; the key's own spelling finds the records."""
+    case = {"Agency": "Test Agency", "Case No.": "T-1", media_key: [{"MD5": D1["md5"]}]}
+    as_media = {"@odata.context": V2.format(region="Default", shape="Media"), "value": [case]}
+    assert [e.md5 for e in READ(write("c.json", json.dumps(as_media)))] == [D1["md5"]]
+    items = [{"MD5": D1["md5"]}, {"MD5": D2["md5"], "MediaFiles": []}]
+    as_cases = {"odata.metadata": V1.format(version="1.3", shape="Cases"), "value": items}
+    assert [e.md5 for e in READ(write("m.json", json.dumps(as_cases)))] == [D1["md5"], D2["md5"]]
+    not_a_case = [{"MD5": D3["md5"], "Media": "x"}]  # `Media` that is no array: a Media record
+    assert [e.md5 for e in READ(write("n.json", json.dumps(doc(not_a_case))))] == [D3["md5"]]
+
+
+def test_empty_file_path_is_no_path(write):
+    """Vigil writes `FilePath: ""` (no folder shared): read back, it is no `path` extra."""
+    media = [
+        {"MD5": D1["md5"], "MediaFiles": [{"MD5": D1["md5"], "FileName": "a.jpg", "FilePath": ""}]}
+    ]
+    (entry,) = READ(write("e.json", json.dumps(doc(media))))
+    assert entry.name == "a.jpg" and entry.extras() == {}
+
+
+@pytest.mark.parametrize(
+    ("url", "scheme"),
+    [
+        (V1.format(version="1.1", shape="Cases"), "projectvic"),
+        (V1.format(version="1.2", shape="Media"), "projectvic"),
+        (V1.format(version="1.3", shape="Media"), "projectvic"),
+        (V2.format(region="Default", shape="Media"), "projectvic"),
+        (V2.format(region="US", shape="Cases"), "projectvic"),
+        (V2.format(region="UK", shape="Cases"), "uk"),
+        (V2.format(region="uk", shape="Media"), "uk"),
+        (V2.format(region="CUSTOM", shape="Media"), "vics-region:CUSTOM"),
+        (V2.format(region="Canada", shape="Media"), "vics-region:Canada"),
+    ],
+)
+def test_category_scheme_from_the_context(write, url, scheme):
+    key = "@odata.context" if "/2.0.xml/" in url else "odata.metadata"
+    path = write("s.json", json.dumps({key: url, "value": [{"MD5": D1["md5"], "Category": 1}]}))
+    assert VicsFormat().category_scheme(path) == scheme
+    assert [e.category for e in READ(path)] == [1]  # the code stays as the list writes it
+
+
+def test_category_scheme_of_utf16_and_unnamed_files(write):
+    body = json.dumps(doc([{"MD5": D1["md5"]}], region="UK"))
+    assert (
+        VicsFormat().category_scheme(write("u.json", b"\xff\xfe" + body.encode("utf-16-le")))
+        == "uk"
+    )
+    late = json.dumps({"value": [{"MD5": D1["md5"]}]})
+    assert VicsFormat().category_scheme(write("n.json", late)) is None
+    with pytest.raises(HashSetFormatError, match="cannot read"):
+        VicsFormat().category_scheme(write("x.json", "{}").with_name("missing.json"))
 
 
 def test_photodna_only_record_is_skipped(write):
@@ -228,3 +284,27 @@ def test_memory_stays_flat_on_a_large_file(tmp_path):
         tracemalloc.stop()
     assert count == written
     assert peak < 5_000_000, f"peak {peak} bytes for a {size} byte file"
+
+
+def test_memory_stays_flat_on_a_large_case_under_a_media_context(tmp_path):
+    """RECON's shape, ~10 MB: one case object under `#Media`, case keys before `Media`. The
+    structure is found from parse events, so the case object is never built whole."""
+    rnd = random.Random(8)
+    note = "benign synthetic comment " * 40
+    entries = (
+        HashEntry(md5=rnd.randbytes(16).hex(), category=1, extra=(("comments", note),))
+        for _ in range(9_000)
+    )
+    path = tmp_path / "case.json"
+    with open(path, "wb") as out:
+        written = write_vics(entries, out, case_info={"Agency": "Test Agency", "Case No.": "T"})
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"#Cases", b"#Media", 1))
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in READ(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == written
+    assert peak < 5_000_000, f"peak {peak} bytes for a {len(data)} byte file"

@@ -455,7 +455,8 @@ def test_export_has_no_paths_or_bytes(
     assert doc["@odata.context"].endswith("#Media")
     for word in ("jdoe", "Users", "holiday", "outer.zip", "inner/", "secret-suspect", "evidence"):
         assert word not in text
-    assert "FilePath" not in text and "RelativeFilePath" not in text
+    assert "RelativeFilePath" not in text
+    assert all(f["FilePath"] == "" for m in doc["value"] for f in m.get("MediaFiles", []))
     for media in doc["value"]:
         assert set(media) <= {
             "MediaID",

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from vigil.errors import ConfigError
+from vigil.hashsets.vics_export import VERSIONS
 from vigil.reports import export_vics
 from vigil.store import CaseStore
 
@@ -16,7 +17,13 @@ def export_command(
     case: Annotated[Path, typer.Argument(help="Case folder.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
     fmt: Annotated[str, typer.Option("--format", help="Export format: vics.")] = "vics",
-    version: Annotated[str, typer.Option(help="VICS version: 1.1, 1.2, 1.3 or 2.0.")] = "2.0",
+    version: Annotated[
+        str,
+        typer.Option(
+            help=f"VICS version: {' or '.join(VERSIONS)} (the ones IPED reads); a UK-scheme "
+            "case exports as 2.0 only (region UK)."
+        ),
+    ] = "2.0",
     names: Annotated[
         bool, typer.Option(help="Include each file's base name (never its folders).")
     ] = True,

@@ -1,7 +1,9 @@
 """Project VIC VICS JSON 1.1–1.3 and 2.0, streamed: `#Media` hash sets (`value[*]`) and
-`#Cases` exports (`value[*].Media[*]`). Keys are matched case-insensitively; hashes, flags
-and numbers are normalised (uppercase hex, "True"/"true"/true, MediaSize as string);
-`Category` null/absent stays None, distinct from 0. PhotoDNA is opaque and not kept.
+`#Cases` exports (`value[*].Media[*]`). The shape comes from the content, not the context URL
+(RECON Lab writes case objects under a `#Media` context). Keys are matched case-insensitively;
+hashes, flags and numbers are normalised (uppercase hex, "True"/"true"/true, MediaSize as
+string); `Category` null/absent stays None, distinct from 0. PhotoDNA is opaque and not kept.
+The context URL says which category scheme the codes are in (`VicsFormat.category_scheme`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from vigil.hashsets.entry import (
     norm_flag,
     opt_hex,
     opt_int,
+    read_head,
 )
 
 # VICS Media member → HashEntry.extra key, with the first version that carries it.
@@ -37,6 +40,7 @@ FLAG_FIELDS = {
     "OffenderIdentified": ("offender_identified", "1.3"),
     "IsDistributed": ("is_distributed", "1.3"),
     "IsSuspected": ("is_suspected", "1.3"),
+    "IsPrecategorized": ("is_precategorized", "1.3"),
 }
 # AlternativeHashes HashName (lowercased) → HashEntry field. SHA-256 and PDQ have no
 # standard Media member; formats.md suggests AlternativeHashes with an explicit HashName.
@@ -51,29 +55,14 @@ ALT_HASHES = {
 }
 # 2.0 MediaMetadata properties with this prefix carry Vigil extras that VICS has no member for.
 META_PREFIX = "vigil."
-PATH_KEY = "path"  # extra: MediaFiles[0].FilePath
+PATH_KEY = "path"  # extra: MediaFiles[0].FilePath, when not empty
 _LOWER_TEXT = {k.lower(): v[0] for k, v in TEXT_FIELDS.items()}
 _LOWER_FLAGS = {k.lower(): v[0] for k, v in FLAG_FIELDS.items()}
 _EXTRA_KEYS = frozenset(_LOWER_TEXT) | frozenset(_LOWER_FLAGS)
 _CONTEXT = re.compile(rb'"@?odata\.(?:metadata|context)"\s*:\s*"([^"]{0,2000})"')
-_CASE_KEYS = frozenset(
-    {
-        "caseid",
-        "casenumber",
-        "contactname",
-        "contactorganization",
-        "contactphone",
-        "contactemail",
-        "contacttitle",
-        "sourceapplicationname",
-        "sourceapplicationversion",
-        "seizuredate",
-        "totalmediafiles",
-        "totalprecategorized",
-        "casemetadata",
-        "media",
-    }
-)
+_REGION = re.compile(r"\.xml/([^/#$]+)/\$metadata", re.IGNORECASE)  # 2.0: …/2.0.xml/UK/$metadata
+# 2.0 region (lowercased) → category scheme; Default and US are Project VIC's own numbering.
+REGION_SCHEMES = {"default": "projectvic", "us": "projectvic", "uk": "uk"}
 _BUF = 256 * 1024
 
 
@@ -147,23 +136,32 @@ def context(head: bytes) -> tuple[str | None, str | None, str | None]:
     )
 
 
-def _detect_shape(path: Path, backend: ModuleType, error: type[Exception]) -> str:
-    """When the metadata member is missing or late: the first key of `value[0]` tells."""
+def _media_prefix(path: Path, backend: ModuleType, error: type[Exception]) -> str:
+    """The ijson prefix of the Media records, from the structure of `value[0]`: a member named
+    `Media` (any case) holding an array makes it a Case object, whatever the context URL says
+    (RECON's 2.0 export says `#Media` over a case; its case keys are not the standard ones).
+    Only events are looked at, up to that member or the end of `value[0]`, so memory stays
+    flat however large the case object is."""
     fh = _open(path)
+    media_key = None
     try:
         for prefix, event, value in backend.parse(fh, buf_size=_BUF):
-            if prefix == "value.item" and event == "map_key":
-                key = str(value).lower()
-                if "odata" in key:
-                    continue
-                return "Cases" if key in _CASE_KEYS else "Media"
-            if prefix == "value" and event == "end_array":
+            if media_key is not None:
+                if event == "start_array":
+                    return f"value.item.{media_key}.item"
+                media_key = None  # `Media` that is not an array: not a case
+            if prefix == "value.item":
+                if event != "map_key" and event != "start_map":
+                    break  # the end of value[0], or value[0] is not an object
+                if event == "map_key" and str(value).lower() == "media":
+                    media_key = value
+            elif prefix == "value" and event == "end_array":
                 break
     except (error, UnicodeDecodeError) as exc:
         raise HashSetFormatError(f"invalid JSON: {exc}", record=1) from None
     finally:
         fh.close()
-    return "Media"
+    return "value.item"
 
 
 def _get(obj: dict[str, Any], key: str) -> Any:
@@ -219,7 +217,7 @@ def media_to_entry(obj: Any, record: int) -> HashEntry | None:
         elif (text := _text(low[key])) is not None:
             extra[_LOWER_TEXT[key]] = text
     quality = None
-    file_name = _text(get("name"))
+    file_name = _text(get("name")) or _text(get("filename"))  # 1.1 / RECON 1.2–2.0
     files = get("mediafiles")
     if isinstance(files, list) and files and isinstance(files[0], dict):
         file_name = file_name or _text(_get(files[0], "FileName"))
@@ -250,9 +248,37 @@ def media_to_entry(obj: Any, record: int) -> HashEntry | None:
     return entry
 
 
+# RECON Lab writes its evidence-source number into `Category`, not a verdict, in every version;
+# its case object is recognisable by its own keys, which Qt sorts before `Media`.
+RECON_SOURCE = "recon-source"
+_RECON_CASE = re.compile(rb'"Case No\.\s*"\s*:')
+
+
+def scheme_of_context(url: str | None, version: str | None) -> str | None:
+    """The category scheme a context URL names: 1.x (ICMEC) is Project VIC's numbering; 2.0
+    says it by region (`Default`/`US` Project VIC, `UK` the UK scheme, any other region as
+    "vics-region:<REGION>" as written, which the import refuses to read as a known scheme)."""
+    if url is None:
+        return None
+    region = _REGION.search(url)
+    if region is not None:
+        return REGION_SCHEMES.get(region[1].lower(), f"vics-region:{region[1]}")
+    return "projectvic" if version is not None and version.startswith("1.") else None
+
+
 class VicsFormat:
     name = "vics"
     version = "1"
+
+    def category_scheme(self, path: Path) -> str | None:
+        try:
+            head = read_head(path)
+        except OSError as exc:
+            raise HashSetFormatError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if _RECON_CASE.search(_decoded_head(head)):
+            return RECON_SOURCE
+        url, version, _ = context(head)
+        return scheme_of_context(url, version)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         body = _decoded_head(head).lstrip()
@@ -264,10 +290,7 @@ class VicsFormat:
     def read(self, path: Path) -> Iterator[HashEntry]:
         check_not_empty(path)
         backend, error = _ijson()
-        with open(path, "rb") as fh:
-            head = fh.read(64 * 1024)
-        shape = context(head)[2] or _detect_shape(path, backend, error)
-        prefix = "value.item.Media.item" if shape == "Cases" else "value.item"
+        prefix = _media_prefix(path, backend, error)
         record = count = 0
         fh = _open(path)
         try:

@@ -1,7 +1,9 @@
 """`vigil export --format vics`: the case's categorised media as a VICS `#Media` hash set.
 
 Hashes and metadata only, never media bytes and never evidence paths: one Media record per
-distinct MD5, streamed in MD5 order, written to a temporary file renamed into place.
+distinct MD5, streamed in MD5 order, written to a temporary file renamed into place. The
+context says the case's scheme: Project VIC codes as region `Default` (the only region IPED
+reads), UK codes as region `UK` (2.0 only), never UK codes under a Project VIC context.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from vigil.categories import CategoryScheme
-from vigil.errors import StoreError, VigilError
+from vigil.errors import ConfigError, StoreError, VigilError
 from vigil.hashsets import HashEntry, write_vics
+from vigil.hashsets.vics_export import check_version
 from vigil.model import Locator, display_name
 from vigil.store import CaseStore
 from vigil.store.schema import files
 
 PAGE = 2_000  # distinct MD5s per query
+REGIONS = {"projectvic": "Default", "uk": "UK"}  # case scheme → VICS 2.0 region
 _SEPARATORS = re.compile(rb"[/\\]")
 _COLUMNS = (
     files.c.id,
@@ -112,10 +116,14 @@ def export_vics(
     partners import as a list; a `#Cases` export would describe our case instead). Returns the
     number of Media records. Each carries MD5, SHA-1, SHA-256, PDQ, its quality and the
     file's centred-window PDQs (2.0 `MediaMetadata` `vigil.pdq_windows`), size, category and,
-    unless `names` is false, the file's base name. Region `UK` for a case on the UK scheme.
-    The file appears complete or not at all."""
+    unless `names` is false, the file's base name (with an empty `FilePath`). Region `UK` for
+    a case on the UK scheme, which only 2.0 can say (ConfigError for 1.3, before any file is
+    made). The file appears complete or not at all."""
     out_path = Path(out_path)
-    region = "UK" if store.scheme.name == "uk" else "Default"
+    region = REGIONS.get(store.scheme.name)
+    if region is None:
+        raise ConfigError(f"no VICS region says the {store.scheme.name} category scheme")
+    check_version(version, region)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("wb") as fh:
