@@ -16,7 +16,7 @@ from vigil.pipeline.worker import process_task
 def test_pdq_version_names_the_installed_build_and_the_decode_size():
     default = conventions.pdq_version(Limits())
     assert default.startswith(f"pdqhash-{version('pdqhash')}/")
-    assert "pow2-512" in default and conventions.DIHEDRAL_METHOD in default
+    assert "pow2-512" in default and default.endswith("/dihedral-exact")
     assert conventions.pdq_version(Limits(pdq_decode_size=1024)) != default
     assert "rgb-full" in conventions.pdq_version(Limits(pdq_decode_size=0))
     assert conventions.windows_version(Limits()) == WINDOW_VERSION

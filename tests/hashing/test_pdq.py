@@ -155,8 +155,10 @@ def test_pytx_static_gif_row_hashes_palette_indices(pdq_vectors, expected_rows):
 
 
 def test_dihedral_matches_transformed_files(pdq_vectors, expected_rows):
-    """bridge-1's eight dihedral hashes vs the hashes of dih/bridge-N-*.jpg (the same photo
-    transformed and re-encoded) and vs Java's 2019 --pdqdih output. Measured: <= 8 bits."""
+    """bridge-1's eight dihedral hashes vs the hashes of dih/bridge-N-*.jpg, Meta's files of the
+    same photo really transformed and re-encoded: measured 0-2 bits (pdqhash's DCT-derived
+    dihedrals: 0-8). Java's 2019 --pdqdih rows are DCT-derived too, and at the C++/Java
+    convention (a 512×512 squash, 8 bits from Vigil's even for the original): 2-8 bits."""
     dih = pdq_vectors / "pdq/data/reg-test-input/dih"
     files = sorted(dih.glob("bridge-*.jpg"))
     assert [f.name.split("-", 2)[1] for f in files] == [str(i) for i in range(1, 9)]
@@ -169,21 +171,16 @@ def test_dihedral_matches_transformed_files(pdq_vectors, expected_rows):
     }
     java_order = ["orig", "rot90", "rot180", "rot270", "flipx", "flipy", "flipp", "flipm"]
     for i, (name, path) in enumerate(zip(DIHEDRAL_ORDER, files, strict=True)):
-        assert hamming(result.dihedral[i], _vigil(path).hash) <= 10, (name, path.name)
+        assert hamming(result.dihedral[i], _vigil(path).hash) <= 4, (name, path.name)
         assert hamming(result.dihedral[i], java[java_order[i]]) <= 10, name
         others = [hamming(result.dihedral[i], _vigil(f).hash) for f in files if f != path]
         assert min(others) > 64, name
 
 
-def test_dihedral_order_on_generated_square_image():
-    """Each dihedral hash is nearest to the hash of the matching Pillow transpose.
-
-    Only near, not equal: PDQ derives the seven variants by sign flips of the DCT, which
-    is exact for a transpose but not for an axis reversal, because the Jarosz decimation
-    samples asymmetric positions. Measured on this 512x512 picture: 0-22 bits (0 for
-    flip_plus1), and 96+ bits to every other variant. Low-resolution or noisy pictures
-    drift further (up to 46 bits at 256x256, 64-92 on the pytx LA.png noise image).
-    """
+def test_dihedral_hashes_are_the_pillow_transposes_hashed():
+    """Each dihedral hash IS the hash of the matching Pillow transpose (Vigil hashes the really
+    transformed pixels; pdqhash's DCT sign flips were 0-22 bits off on this picture), and 96+
+    bits from every other variant. More sizes and copies: tests/hashing/test_dihedral.py."""
     img = gradient_image(3, (512, 512))
     result = pdq_hash(img)
     ops = [
@@ -197,11 +194,10 @@ def test_dihedral_order_on_generated_square_image():
         Image.Transpose.TRANSVERSE,
     ]
     direct = [pdq_hash(img if op is None else img.transpose(op)).hash for op in ops]
+    assert list(result.dihedral) == direct
     for i, name in enumerate(DIHEDRAL_ORDER):
-        distances = [hamming(result.dihedral[i], h) for h in direct]
-        assert distances.index(min(distances)) == i, (name, distances)
-        assert distances[i] <= 32, (name, distances)
-    assert hamming(result.dihedral[6], direct[6]) == 0  # a transpose is exact
+        others = [hamming(result.dihedral[i], h) for j, h in enumerate(direct) if j != i]
+        assert min(others) >= 96, (name, others)
 
 
 def test_hash_form_and_quality():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zipfile
 
 import pytest
 
@@ -105,3 +106,55 @@ def test_missing_file_and_unknown_format(tmp_path):
         sniff_format(tmp_path / "absent.txt")
     with pytest.raises(ConfigError):
         get_format("encase")
+
+
+def _zip(path, members):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+NSRL_V2 = SAMPLES["nsrl"][1]
+NSRL_15 = (
+    '"SHA-1","FileName","FileSize","ProductCode","OpSystemCode","MD4","MD5","CRC32","SpecialCode"\n'
+    f'"{D["sha1"]}","a",1,1,"1","{"0" * 32}","{D["md5"]}","0",""\n'
+)
+
+
+def test_every_nsrl_shape_is_nsrl_not_csv(write, tmp_path):
+    """RDS 1.5 (rds2hk.pl -f 1.5 column order), 2.x, NSRLFile.txt.zip and a zipped v3 DB."""
+    db = tmp_path / "RDS_2024.03.1_ios_minimal.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE FILE (sha256, sha1, md5, crc32, file_name, file_size, package_id)"
+        )
+        conn.execute(
+            "INSERT INTO FILE VALUES (?,?,?,'0','a',1,1)", (D["sha256"], D["sha1"], D["md5"])
+        )
+    conn.close()
+    paths = [
+        write("NSRLFile.txt", NSRL_15),
+        _zip(tmp_path / "NSRLFile.txt.zip", {"NSRLFile.txt": NSRL_V2}),
+        _zip(tmp_path / "rds15.zip", {"RDS15/NSRLFILE.TXT": NSRL_15}),
+        _zip(tmp_path / "RDS_2024.03.1_ios_minimal.zip", {f"x/{db.name}": db.read_bytes()}),
+    ]
+    for path in paths:
+        fmt = sniff_format(path)
+        assert fmt.name == "nsrl", path.name
+        (entry,) = fmt.read(path)
+        assert entry.md5 == D["md5"]
+
+
+def test_pdq_header_lists_go_to_pdq_and_category_lists_to_csv(write):
+    te = f"signal_type,signal_str,collab,category,tags\r\npdq,{D['pdq']},c,POSITIVE_CLASS,\r\n"
+    assert sniff_format(write("te.csv", te)).name == "pdq"
+    assert sniff_format(write("q.csv", f"pdq,quality\n{D['pdq']},90\n")).name == "pdq"
+    assert sniff_format(write("c.csv", f"pdq,quality,category\n{D['pdq']},90,1\n")).name == "csv"
+    assert sniff_format(write("m.csv", f"md5,pdq\n{D['md5']},{D['pdq']}\n")).name == "csv"
+
+
+def test_zip_without_an_rds_is_unrecognised(tmp_path):
+    path = _zip(tmp_path / "other.zip", {"readme.txt": "invented"})
+    with pytest.raises(HashSetFormatError, match="unrecognised"):
+        sniff_format(path)

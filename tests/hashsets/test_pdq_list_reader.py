@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
 from tests.hashsets.conftest import digests
 from vigil.errors import HashSetFormatError
-from vigil.hashsets import HashEntry
+from vigil.hashsets import HashEntry, sniff_format
 from vigil.hashsets.pdq_list import PdqListFormat
 
 READ = PdqListFormat().read
@@ -83,3 +86,103 @@ def test_photo_hasher_details_output(vectors):
     entries = list(READ(path))
     assert entries and all(e.pdq and e.pdq_quality is not None and e.name for e in entries)
     assert entries[0].name.endswith("bridge-1-original.jpg")
+
+
+# --- lists whose first line names the columns ------------------------------------------------
+
+
+def te_dataset_csv(fieldnames, rows):
+    """What `threatexchange dataset -P --csv` prints (facebook/ThreatExchange,
+    python-threatexchange/threatexchange/cli/dataset_cmd.py): csv.DictWriter with the excel
+    dialect (CRLF), header from `writeheader()`, category as the opinion's enum name, tags
+    joined by spaces. Current releases order the columns signal_type, signal_str, collab,
+    category, tags; older ones began with collab."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames)
+    writer.writeheader()
+    for signal_type, signal in rows:
+        writer.writerow(
+            {
+                "signal_type": signal_type,
+                "signal_str": signal,
+                "collab": "Invented Collab, Test",
+                "category": "POSITIVE_CLASS",
+                "tags": "tag_a tag_b",
+            }
+        )
+    return out.getvalue()
+
+
+TE_NOW = ["signal_type", "signal_str", "collab", "category", "tags"]
+TE_OLD = ["collab", "signal_type", "signal_str", "category", "tags"]
+
+
+@pytest.mark.parametrize("fieldnames", [TE_NOW, TE_OLD])
+def test_threatexchange_dataset_csv(write, fieldnames):
+    path = write("collab.csv", te_dataset_csv(fieldnames, [("pdq", P1), ("pdq", P2.upper())]))
+    assert sniff_format(path).name == "pdq"
+    extra = (
+        ("collab", "Invented Collab, Test"),
+        ("tags", "tag_a tag_b"),
+        ("te_category", "POSITIVE_CLASS"),
+    )
+    assert list(READ(path)) == [HashEntry(pdq=P1, extra=extra), HashEntry(pdq=P2, extra=extra)]
+
+
+def test_threatexchange_dataset_csv_with_other_signal_types_is_refused(write):
+    rows = [("pdq", P1), ("video_md5", digests(1)["md5"])]
+    path = write("collab.csv", te_dataset_csv(TE_NOW, rows))
+    with pytest.raises(HashSetFormatError, match="'video_md5' is not PDQ") as info:
+        list(READ(path))
+    assert info.value.line == 3
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "entry"),
+    [
+        ("pdq,quality", f"{P1},87", HashEntry(pdq=P1, pdq_quality=87)),
+        ("PDQ,Quality", f"{P1},87", HashEntry(pdq=P1, pdq_quality=87)),
+        ("quality,hash", f"87,{P1}", HashEntry(pdq=P1, pdq_quality=87)),
+        ("pdq\tquality", f"{P1}\t87", HashEntry(pdq=P1, pdq_quality=87)),
+        ("signal", P1, HashEntry(pdq=P1)),
+        ("pdq", P1, HashEntry(pdq=P1)),
+        # pdq-photo-hasher's row shape (hash,quality,filename; the name unquoted) under a header
+        (
+            "hash,quality,filename",
+            f"{P1},100,dir/a, b.jpg",
+            HashEntry(pdq=P1, pdq_quality=100, name="dir/a, b.jpg"),
+        ),
+        ('"hash","quality","file name"', f'{P1},,"x.jpg"', HashEntry(pdq=P1, name="x.jpg")),
+    ],
+)
+def test_header_line_names_the_columns(write, header, row, entry):
+    """`--format pdq` used to stop at line 1 ("bad PDQ 'pdq'")."""
+    assert list(READ(write("list.txt", f"# exported\n{header}\r\n{row}\r\n\n{row}\n"))) == [
+        entry,
+        entry,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [(P1[:-1], "need 64 hex digits"), (f"{P1},101", "out of range"), (",50", "need 64 hex")],
+)
+def test_bad_row_after_a_header_is_named(write, row, reason):
+    with pytest.raises(HashSetFormatError, match=reason) as info:
+        list(READ(write("list.txt", f"pdq,quality\n{P2},50\n{row}\n{P3}\n")))
+    assert info.value.line == 3
+
+
+@pytest.mark.parametrize(
+    "header", ["pdq,quality,category", "md5,pdq", "hash,sha256", "pdq,size", "pdq,hash"]
+)
+def test_headers_a_pdq_list_cannot_honour(write, header):
+    """Categories (codes) and MD5/SHA columns belong to the generic CSV reader."""
+    with pytest.raises(HashSetFormatError) as info:
+        list(READ(write("list.txt", f"{header}\n{P1},1\n")))
+    assert info.value.line == 1
+
+
+def test_header_only_has_no_entries(write):
+    with pytest.raises(HashSetFormatError, match="no hash entries"):
+        list(READ(write("list.txt", "pdq,quality\n")))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 
 from vigil.errors import ConfigError, HashSetFormatError, VigilError
 from vigil.hashsets import HashEntry, get_format, write_vics
@@ -21,6 +21,7 @@ from vigil.index import hex_to_codes
 from vigil.model import FileRecord
 from vigil.reports import export_vics
 from vigil.store import CaseStore, RecordWriter
+from vigil.store import hashsets as hashsets_module
 from vigil.store.case import now_iso
 from vigil.store.hashsets import (
     HashSetInfo,
@@ -187,6 +188,34 @@ def test_a_list_broken_late_imports_nothing(store: CaseStore, tmp_path: Path) ->
     assert list_hashsets(store, include_inactive=True) == [first], "no half-imported version"
     assert count(store, hash_entries) == 50
     assert not any(p.name.startswith(".tmp-") for p in store.index_dir(0).parent.glob("*"))
+
+
+def test_a_large_import_rebuilds_the_digest_indexes(
+    store: CaseStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the threshold SQLite drops and rebuilds the digest indexes inside the import's
+    transaction: they exist after a good import and after one that fails late."""
+    monkeypatch.setattr(hashsets_module, "DEFER_INDEXES_AT", 10_000)
+    digest_indexes = {"ix_hash_entries_md5", "ix_hash_entries_sha1", "ix_hash_entries_sha256"}
+
+    def indexes() -> set[str]:
+        return {ix["name"] for ix in inspect(store.engine).get_indexes("hash_entries")}
+
+    big = tmp_path / "big.md5"
+    md5s = md5sum_list(big, 30_000, seed=4)
+    info = do_import(store, big, category=1)
+    assert info.entries == 30_000 and digest_indexes <= indexes()
+    broken = tmp_path / "broken.md5"
+    md5sum_list(broken, 70_000, bad_at=65_000)
+    with pytest.raises(HashSetFormatError, match="line 65000"):
+        do_import(store, broken, fmt="md5sum", name="big")
+    assert digest_indexes <= indexes() and count(store, hash_entries) == 30_000
+    if store.engine.dialect.name == "sqlite":
+        with store.engine.connect() as conn:
+            plan = conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT id FROM hash_entries WHERE md5 = ?", (md5s[0],)
+            ).all()
+        assert "ix_hash_entries_md5" in " ".join(str(r[-1]) for r in plan)
 
 
 def test_a_pdq_list_broken_late_leaves_no_index(store: CaseStore, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from vigil.config import Limits
 from vigil.hashing.windows import WINDOW_VERSION
 
 # How the seven transformed hashes are made (`vigil.hashing.pdq.pdq_hash`).
-DIHEDRAL_METHOD = "dihedral-dct"
+DIHEDRAL_METHOD = "dihedral-exact"
 
 
 @cache

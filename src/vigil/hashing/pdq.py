@@ -1,5 +1,6 @@
 """PDQ perceptual hash (Meta's reference C++ through `pdqhash`): the hash, its quality and the
-eight dihedral hashes, plus the hex/bytes/Hamming helpers every PDQ consumer shares.
+eight dihedral hashes (of the really rotated and mirrored pixels, see `pdq_hash`), plus the
+hex/bytes/Hamming helpers every PDQ consumer shares.
 
 Text form is ThreatExchange's: 64 lowercase hex digits, the 256 bits in pdqhash's output
 order, the first bit being the most significant bit of the first hex digit.
@@ -33,7 +34,7 @@ HASH_HEX = HASH_BITS // 4
 # rot90 = Transpose.ROTATE_90 (counter-clockwise), rot180, rot270 = ROTATE_270,
 # flipx = FLIP_TOP_BOTTOM (mirror in the x axis), flipy = FLIP_LEFT_RIGHT,
 # flip_plus1 = TRANSPOSE (main diagonal), flip_minus1 = TRANSVERSE (anti-diagonal).
-# They match the C++ reg-test files dih/bridge-N-* and Java's --pdqdih rows in this order.
+# They match the C++ reg-test files dih/bridge-N-* (the photo really transformed) in this order.
 DIHEDRAL_ORDER: tuple[str, ...] = (
     "original",
     "rot90",
@@ -44,6 +45,27 @@ DIHEDRAL_ORDER: tuple[str, ...] = (
     "flip_plus1",
     "flip_minus1",
 )
+
+
+# How `pdq_hash` gets the eight dihedral hashes from four PDQ computations. PDQ derives the
+# hash of the TRANSPOSED picture from the DCT exactly (a transpose swaps the DCT's axes, and
+# PDQ's box filter and 64×64 decimation treat rows and columns alike), but its sign-flip
+# shortcut for the axis reversals is only approximate (the decimation samples asymmetric
+# positions): measured up to 54 bits off on 256 px pictures, 38 at 512 px and 26-30 at
+# 1024-2048 px (benchmarks/transforms.py), enough to miss re-encoded copies. So the picture is
+# really flipped left-right, top-bottom and both (Pillow transposes of the RGB buffer), each is
+# hashed with `pdqhash.compute_dihedral`, and each call gives two dihedral hashes exactly: its
+# own and its transpose's, as transpose(FLIP_LEFT_RIGHT(x)) = ROTATE_90(x),
+# transpose(FLIP_TOP_BOTTOM(x)) = ROTATE_270(x) and transpose(ROTATE_180(x)) = TRANSVERSE(x).
+# Entries: (transpose applied first, index of its hash, index of its transpose's hash), the
+# indices into DIHEDRAL_ORDER.
+_DIHEDRAL_PLAN: tuple[tuple[Image.Transpose | None, int, int], ...] = (
+    (None, 0, 6),  # original, flip_plus1
+    (Image.Transpose.FLIP_LEFT_RIGHT, 5, 1),  # flipy, rot90
+    (Image.Transpose.FLIP_TOP_BOTTOM, 4, 3),  # flipx, rot270
+    (Image.Transpose.ROTATE_180, 2, 7),  # rot180, flip_minus1
+)
+_TRANSPOSED = 6  # index of the transpose (flip_plus1) in pdqhash's dihedral output
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,27 +80,60 @@ class PdqResult:
 def pdq_hash(image: Image.Image) -> PdqResult:
     """Hash an RGB image (as produced by `vigil.media.image.decode_for_hashing`).
 
-    One `pdqhash.compute_dihedral` call gives the hash, the quality and all eight dihedral
-    hashes from one luma buffer; it costs about the same as `pdqhash.compute` (the DCT of the
-    64×64 buffer is shared, only the sign flips differ). Failures inside pdqhash become
-    `ImageError("pdq failed")`.
+    `dihedral[k]` is the PDQ hash of the image after the transform DIHEDRAL_ORDER[k], computed
+    from the really transformed pixels: bit-exact with `pdq_single(image.transpose(op))` for
+    every one of Pillow's seven transposes, at any size and aspect. `hash` and `quality` are
+    the untransformed image's, as `pdq_single` gives them. (pdqhash's own dihedral output flips
+    DCT signs instead, which is exact only for the transpose; see `_DIHEDRAL_PLAN`.)
+
+    Cost: four `pdqhash.compute_dihedral` calls (the image, and its left-right, top-bottom and
+    180° flips) plus three Pillow transposes (about 1 ms each at 1000×750), i.e. about 4× one
+    PDQ: about 42 ms instead of 11 ms on the 1000×750 decode of a 12 MP JPEG, 75 instead of 17
+    on a 1024×768 one (pdqhash is slower on power-of-two widths), 3 instead of 0.8 at 256×192
+    (benchmarks/transforms.py). Hashing the flips from a halved copy would cost about half as
+    much, but its variants land p90 10-13 (max 18) bits from the known hash where the exact
+    ones land p90 2 (max 8), as an unmodified copy does; so it is not done. The
+    transposed copies are transient, one at a time. Failures inside pdqhash become
+    `ImageError("pdq failed")`, MemoryError becomes `ImageError("image too large")`.
     """
-    vectors, quality = _compute(pdqhash.compute_dihedral, image)
-    dihedral = tuple(_bits_to_hex(v) for v in vectors)
-    return PdqResult(hash=dihedral[0], quality=int(quality), dihedral=dihedral)
+    _check_rgb(image)
+    hashes: list[str] = [""] * len(DIHEDRAL_ORDER)
+    quality = 0
+    for op, own, transposed in _DIHEDRAL_PLAN:
+        # Pillow's transpose is a C copy and np.asarray of it is C-contiguous, which pdqhash
+        # needs: it reads the luma buffer by pointer, so a strided view (np.rot90) hashes wrong.
+        vectors, q = _compute(
+            pdqhash.compute_dihedral, image if op is None else _transpose(image, op)
+        )
+        hashes[own] = _bits_to_hex(vectors[0])
+        hashes[transposed] = _bits_to_hex(vectors[_TRANSPOSED])
+        if op is None:
+            quality = int(q)
+    return PdqResult(hash=hashes[0], quality=quality, dihedral=tuple(hashes))
 
 
 def pdq_single(image: Image.Image) -> tuple[str, int]:
     """(hex hash, quality) of an RGB image, without the dihedral variants."""
+    _check_rgb(image)
     vector, quality = _compute(pdqhash.compute, image)
     return _bits_to_hex(vector), int(quality)
 
 
-def _compute(fn, image: Image.Image):  # type: ignore[no-untyped-def]
+def _check_rgb(image: Image.Image) -> None:
     if image.mode != "RGB":
         raise ValueError(f"PDQ needs an RGB image, got mode {image.mode!r}")
+
+
+def _transpose(image: Image.Image, op: Image.Transpose) -> Image.Image:
     try:
-        return fn(np.asarray(image))
+        return image.transpose(op)
+    except MemoryError as exc:
+        raise ImageError("image too large", "out of memory while hashing") from exc
+
+
+def _compute(fn, image: Image.Image):  # type: ignore[no-untyped-def]
+    try:
+        return fn(np.ascontiguousarray(np.asarray(image)))
     except MemoryError as exc:
         raise ImageError("image too large", "out of memory while hashing") from exc
     except Exception as exc:

@@ -42,6 +42,7 @@ BATCH = 10_000  # entries per executemany / COPY
 # on random hash keys thrash the case's small default cache once a case holds millions of
 # entries (re-importing 1M over 1M entries: 29 s with 16 MiB, 19 s with 256 MiB).
 BULK_CACHE_KIB = 256 * 1024
+DEFER_INDEXES_AT = 200_000  # entries; see _IndexDeferral
 VARIANTS = 16  # index_id = entry_id * VARIANTS + variant
 _MAX_BIGINT = 2**63 - 1
 _TMP_PREFIX = ".tmp-"
@@ -99,6 +100,13 @@ class ImportStats:
     list_rows: int = 0  # rows of the list (entries × their folded counts)
     unmapped: Counter[int] = field(default_factory=Counter)  # list codes with no case meaning
     empty_digest: int = 0  # entries whose only digests are those of empty content
+
+
+_DIGEST_INDEXES = tuple(
+    index
+    for index in hash_entries.indexes
+    if index.name in ("ix_hash_entries_md5", "ix_hash_entries_sha1", "ix_hash_entries_sha256")
+)
 
 
 # -- PDQ index ids -----------------------------------------------------------------------
@@ -261,6 +269,40 @@ def _rows(
             e.size,
             extra,
         )
+
+
+class _IndexDeferral:
+    """On SQLite, a large import drops the digest indexes once it has inserted more entries
+    than the table held (and at least `DEFER_INDEXES_AT`), and builds them again at the end
+    inside the same transaction: one sort instead of millions of random B-tree inserts
+    (measured: 3.3M entries with three digest indexes 2× faster). WAL readers keep their
+    snapshot, indexes included. PostgreSQL keeps its indexes: dropping one would lock readers
+    out of the table for the whole import."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._dropped = False
+        self._enabled = conn.dialect.name == "sqlite"
+        self._existing = (
+            int(conn.execute(select(func.coalesce(func.max(hash_entries.c.id), 0))).scalar_one())
+            if self._enabled
+            else 0
+        )
+
+    def check(self, inserted: int) -> None:
+        if (
+            self._enabled
+            and not self._dropped
+            and inserted >= max(DEFER_INDEXES_AT, self._existing)
+        ):
+            for index in _DIGEST_INDEXES:
+                index.drop(self._conn)
+            self._dropped = True
+
+    def finish(self) -> None:
+        if self._dropped:
+            for index in _DIGEST_INDEXES:
+                index.create(self._conn)
 
 
 def _no_meaning(code: int | None) -> None:
@@ -450,6 +492,7 @@ def _import_in(
         meaning: Callable[[int | None], int | None] = _no_meaning
     else:
         meaning = cmap.meaning
+    deferral = _IndexDeferral(conn)
     for values in _rows(fmt.read(path), new_id, meaning, stats):
         batch.append(values)
         pdq_count += values[4] is not None
@@ -457,6 +500,7 @@ def _import_in(
             _insert_batch(conn, batch)
             count += len(batch)
             batch.clear()
+            deferral.check(count)
             if on_progress:
                 on_progress(count)
     if batch:
@@ -477,6 +521,7 @@ def _import_in(
     if replaced:
         conn.execute(delete(hash_entries).where(hash_entries.c.hashset_id.in_(replaced)))
         conn.execute(update(hashsets).where(hashsets.c.id.in_(replaced)).values(active=False))
+    deferral.finish()
     final = {"active": True, "entries": count, "pdq_entries": pdq_count}
     final["source_sha256"] = sha.result()
     conn.execute(update(hashsets).where(hashsets.c.id == new_id).values(**final))
