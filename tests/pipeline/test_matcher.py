@@ -83,7 +83,11 @@ def add_set(
             },
         ).scalar_one()
         if entries:
-            rows = [{"hashset_id": set_id} | {f: e.get(f) for f in ENTRY_FIELDS} for e in entries]
+            rows = [
+                {"hashset_id": set_id, "list_category": e.get("category")}
+                | {f: e.get(f) for f in ENTRY_FIELDS}
+                for e in entries
+            ]
             conn.execute(hash_entries.insert(), rows)
         entry_ids = list(
             conn.execute(
@@ -381,6 +385,7 @@ def test_new_version_replaces_the_old_one(store):
                 "distance": 0,
                 "transform": "original",
                 "category": 2,
+                "list_category": 2,
             }
         ]
     }

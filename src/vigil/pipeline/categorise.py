@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from vigil.categories import CategoryScheme
 from vigil.errors import StoreError
 from vigil.store import CaseStore
-from vigil.store.schema import files, hashsets, matches
+from vigil.store.schema import files, hash_entries, hashsets, matches
 
 PAGE = 2000
 
@@ -128,8 +128,10 @@ def matches_for(
             matches.c.distance,
             matches.c.transform,
             matches.c.category,
+            hash_entries.c.list_category,
         )
         .join(hashsets, hashsets.c.id == matches.c.hashset_id)
+        .outerjoin(hash_entries, hash_entries.c.id == matches.c.entry_id)  # gone if replaced
         .where(matches.c.file_id.in_(file_ids))
         .order_by(matches.c.file_id, matches.c.distance, hashsets.c.name, matches.c.algorithm)
     )
@@ -146,6 +148,7 @@ def matches_for(
                 "distance": row.distance,
                 "transform": row.transform,
                 "category": row.category,
+                "list_category": row.list_category,
             }
         )
     return out
