@@ -60,6 +60,21 @@ UK = CategoryScheme(
     severity=(1, 2, 3, 0),
 )
 
+def label_key(text: str) -> str:
+    """A category label compared loosely: writers differ in case, spacing and punctuation
+    ("Child Abuse Material - (CAM)" in Autopsy, "Child Abuse Material (CAM)" elsewhere)."""
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def code_of_label(scheme: CategoryScheme, text: str) -> int | None:
+    """The code whose label `text` names in `scheme`, or None."""
+    key = label_key(text)
+    for code, label in scheme.labels.items():
+        if label_key(label) == key:
+            return code
+    return None
+
+
 SCHEMES: Registry[CategoryScheme] = Registry("category scheme")
 for _scheme in (PROJECT_VIC, UK):
     SCHEMES.register(_scheme.name, _scheme)
