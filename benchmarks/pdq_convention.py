@@ -3,7 +3,7 @@
 The references disagree on large images: python-threatexchange / HMA hash the full-size decode
 with pdqhash; Meta's C++ pdq-photo-hasher first squashes anything over 512 px to 512x512 by
 nearest neighbour (source row floor(i*H/512), column floor(j*W/512)). Vigil ("rgb-pow2-512",
-see `vigil.hashing.pdq.VERSION`) decodes only as large as PDQ needs: when the short side is at
+see `vigil.hashing.conventions`) decodes only as large as PDQ needs: when the short side is at
 least 1024 px the picture is shrunk by the largest power of two that keeps the short side at
 or above 512 (JPEG: DCT scaling inside libjpeg via `Image.draft`; other formats: `reduce(k)`,
 a box filter, on the RGB decode), then hashed as is. PDQ's own Jarosz box filters average down

@@ -66,9 +66,8 @@ def _size(path: Path) -> tuple[int, int]:
         return img.size
 
 
-def test_name_and_version():
+def test_name():
     assert pdq.NAME == "pdq"
-    assert pdq.VERSION.startswith("pdqhash-") and "512" in pdq.VERSION
 
 
 def test_small_vectors_bit_exact_with_pytx_and_cpp(pdq_vectors, expected_rows):

@@ -17,13 +17,12 @@ from PIL import Image
 from vigil.errors import ImageError
 
 NAME = "pdq"
-# Names the hashing convention, persisted with every hash and match: Meta's PDQ as built in
-# pdqhash 0.2.8, on an RGB conversion, after the power-of-two reduction to a short side of at
-# least 512 px (Limits.pdq_decode_size's default) described in `vigil.media.image`. Bit-exact
+# The convention (named per file by `vigil.hashing.conventions.pdq_version`): Meta's PDQ as
+# built in the installed pdqhash, on an RGB conversion, after the power-of-two reduction to a
+# short side of at least `Limits.pdq_decode_size` described in `vigil.media.image`. Bit-exact
 # with python-threatexchange/HMA when the short side is under 1024 px, and also with Meta's
 # C++ tool at most 512 px a side; p90 6 bits from either on 12 MP photos
-# (benchmarks/pdq_convention.py). A different pdq_decode_size is a different convention.
-VERSION = "pdqhash-0.2.8/rgb-pow2-512"
+# (benchmarks/pdq_convention.py).
 
 HASH_BITS = 256
 HASH_BYTES = HASH_BITS // 8

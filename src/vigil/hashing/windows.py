@@ -41,8 +41,8 @@ WINDOW_SCALES: tuple[float | str, ...] = (
     "t0.82",
     "b0.82",
 )
-# Names the window convention, persisted with window hashes: the labels' geometry (boxes rounded
-# to whole pixels of the image PDQ hashes, `vigil.hashing.pdq.VERSION`) and the quality floor.
+# Names the window convention, persisted with window hashes: the labels' geometry (boxes
+# rounded to whole pixels of the image PDQ hashes) and the quality floor.
 WINDOW_VERSION = "windows-2/pow2-256/centre,t,b,l,r/q50"
 # Windows are hashed from the PDQ image halved until its short side is below 256 px: eight
 # windows then cost ~3 ms instead of ~90 ms on a 12 MP photo's 1000×750 decode. Both sides of
