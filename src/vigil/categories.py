@@ -60,6 +60,7 @@ UK = CategoryScheme(
     severity=(1, 2, 3, 0),
 )
 
+
 def label_key(text: str) -> str:
     """A category label compared loosely: writers differ in case, spacing and punctuation
     ("Child Abuse Material - (CAM)" in Autopsy, "Child Abuse Material (CAM)" elsewhere)."""
@@ -113,7 +114,7 @@ class CategoryMap:
             if code not in self.codes:
                 raise ConfigError(
                     f"the list uses category {code}, which {self.source} does not map; "
-                    "add it (a case category, or \"none\" for no verdict)"
+                    'add it (a case category, or "none" for no verdict)'
                 )
             return self.codes[code]
         if self.same_scheme:
@@ -171,8 +172,7 @@ def load_category_map(path: Path, case_scheme: CategoryScheme) -> dict[int, int 
             codes[code] = case_scheme.check(value)
         else:
             raise ConfigError(
-                f"category map {path}: {key} = {value!r}: want a {case_scheme.name} code "
-                'or "none"'
+                f'category map {path}: {key} = {value!r}: want a {case_scheme.name} code or "none"'
             )
     if not codes:
         raise ConfigError(f"category map {path} maps no codes")

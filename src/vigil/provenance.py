@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import platform
 import socket
+import sqlite3
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -59,9 +60,12 @@ def decoder_versions() -> dict[str, str]:
 
 
 def versions(*, decoders: bool = True) -> dict[str, str]:
-    """Python and every result-changing package (and, with `decoders`, the decoder libraries)."""
+    """Python and every result-changing package, the SQLite library that holds an embedded case
+    (not the `sqlite3` module's version: the library is what reads and writes the file), and,
+    with `decoders`, the decoder libraries."""
     out = {"python": platform.python_version()}
     out.update({name: package_version(name) for name in PACKAGES})
+    out["sqlite"] = sqlite3.sqlite_version
     if decoders:
         out.update(decoder_versions())
     return out

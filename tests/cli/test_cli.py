@@ -1,7 +1,11 @@
 import csv
+import errno
 import hashlib
 import io
 import json
+import os
+import platform
+import sqlite3
 
 import pytest
 from typer.testing import CliRunner
@@ -18,6 +22,13 @@ def vigil(*args: str, ok: bool = True):
     result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
     if ok:
         assert result.exit_code == 0, result.output
+    return result
+
+
+def vigil_cli(*args: str):
+    """As the console script runs: named `vigil` (completion scripts carry the name)."""
+    result = runner.invoke(app, list(args), prog_name="vigil", catch_exceptions=False)
+    assert result.exit_code == 0, result.output
     return result
 
 
@@ -93,3 +104,85 @@ def test_opening_a_folder_that_is_not_a_case(tmp_path):
     result = vigil("case", "info", tmp_path, ok=False)
     assert result.exit_code == 3
     assert "not a Vigil case" in result.stderr
+
+
+def test_version_names_vigil_and_every_result_changing_library():
+    from importlib.metadata import version
+
+    import vigil
+
+    out = vigil_cli("--version").stdout.splitlines()
+    assert out[0] == f"vigil {vigil.__version__}"
+    listed = dict(line.split() for line in out[1:])
+    for package in ("pdqhash", "pillow", "pillow-heif", "numpy", "sqlalchemy", "psycopg"):
+        assert listed[package] == version(package)
+    assert listed["python"] == platform.python_version()
+    assert listed["sqlite"] == sqlite3.sqlite_version
+    for library in ("libjpeg-turbo", "libtiff", "libheif"):
+        assert listed[library][0].isdigit(), (library, listed[library])
+
+
+def runs(case) -> list[dict]:
+    return json.loads(vigil("case", "info", case, "--json").stdout)["runs"]
+
+
+@pytest.mark.parametrize("twice", [False, True], ids=["alone", "after-a-good-one"])
+def test_a_missing_source_fails_before_any_work(tmp_path, db_url, twice):
+    case, good = tmp_path / "case", tmp_path / "good"
+    good.mkdir()
+    (good / "a.txt").write_text("benign\n")
+    vigil("case", "create", case, *(["--db", db_url] if db_url else []))
+    sources = [good, tmp_path / "gone"] if twice else [tmp_path / "gone"]
+    result = vigil("ingest", case, *sources, "--workers", "1", ok=False)
+    assert result.exit_code == 5
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: source") and "gone" in lines[0]
+    assert "No such file or directory" in lines[0] and "then run again" in lines[0]
+    assert runs(case) == []
+    assert not list(vigil("files", case).stdout.splitlines())
+
+
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_an_unreadable_source_fails_before_any_work(tmp_path, monkeypatch, kind):
+    """Permissions do not stop root (the tests may run as root), so the refusal the kernel
+    would give is injected where the check opens the source."""
+    case, source = tmp_path / "case", tmp_path / "locked"
+    vigil("case", "create", case)
+    if kind == "folder":
+        source.mkdir()
+        real, name = os.scandir, "scandir"
+    else:
+        source.write_text("benign\n")
+        real, name = os.open, "open"
+
+    def refuse(path, *args, **kwargs):
+        if os.fsdecode(path) == str(source):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, name, refuse)
+    result = vigil("ingest", case, source, ok=False)
+    monkeypatch.undo()
+    assert result.exit_code == 5
+    assert result.output.count("\n") == 1 and "Permission denied" in result.output
+    assert runs(case) == []
+
+
+def test_shell_completion_script_and_completions():
+    script = vigil_cli("--show-completion", "bash").stdout
+    assert "_VIGIL_COMPLETE=complete_bash" in script and "complete -o default" in script
+
+    def complete(words: str) -> list[str]:
+        env = {
+            "_VIGIL_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+        }
+        result = runner.invoke(app, [], prog_name="vigil", env=env)
+        assert result.exit_code == 0, result.output
+        return result.stdout.split()
+
+    assert complete("vigil ha") == ["hashset", "hash"]
+    assert complete("vigil hashset l") == ["list"]  # a lazily loaded group
+    assert complete("vigil files case --format ") == ["jsonl", "csv"]

@@ -1,5 +1,6 @@
-"""`vigil export CASE --format vics -o FILE`, and the export re-imported with `vigil hashset`:
-Project VIC codes under region Default, UK codes under region UK (2.0 only)."""
+"""`vigil export CASE --format vics|md5sum|hashdeep|csv -o FILE`, and the export re-imported
+with `vigil hashset`: Project VIC codes under region Default, UK codes under region UK (2.0
+only); md5sum and hashdeep lists for chosen categories only; a provenance sidecar with each."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.cli.test_hashset_cli import make_case, record, vigil
+from vigil.hashsets.hashdeep import HashdeepFormat
 from vigil.hashsets.vics import VicsFormat
 from vigil.model import FileRecord
 from vigil.store import CaseStore, RecordWriter
@@ -72,8 +74,8 @@ def test_export_options(case: tuple[Path, list[FileRecord]], tmp_path: Path) -> 
         refused = vigil("export", case_dir, "-o", out, "--version", version, code=2).output
         assert "supported: 1.3, 2.0" in refused
     assert (
-        "unknown export format 'csv'"
-        in vigil("export", case_dir, "--format", "csv", "-o", out, code=2).output
+        "unknown export format 'xml'"
+        in vigil("export", case_dir, "--format", "xml", "-o", out, code=2).output
     )
     assert (
         "unknown VICS version"
@@ -113,3 +115,60 @@ def test_uk_case_exports_region_uk(tmp_path: Path, db_url: str | None) -> None:
     with CaseStore.open(partner) as store, store.engine.connect() as conn:
         codes = conn.execute(select(hash_entries.c.category).order_by(hash_entries.c.category))
         assert list(codes.scalars()) == [1, 3]
+
+
+@pytest.mark.parametrize("fmt", ["md5sum", "csv"])
+def test_plain_lists_reimport(case: tuple[Path, list[FileRecord]], tmp_path: Path, fmt: str):
+    case_dir, recs = case
+    categorise(case_dir, {"photos/a.jpg": 1, "photos/b.jpg": 2, "photos/c.jpg": 0})
+    out = tmp_path / f"share.{fmt}"
+    result = vigil(
+        "export", case_dir, "--format", fmt, "--category", "1", "--category", "2", "-o", out
+    )
+    sidecar = tmp_path / f"share.{fmt}.provenance.json"
+    assert f"wrote 2 entries to {out}; provenance in {sidecar}" in result.output
+    assert json.loads(sidecar.read_text("utf-8"))["categories"] == [1, 2]
+
+    other = tmp_path / "partner"
+    with CaseStore.create(other):
+        pass
+    imported = vigil("hashset", "import", other, out, "--name", "partner").output
+    assert f"imported partner version 1 ({fmt}, alert): 2 entries" in imported
+    with CaseStore.open(other) as store, store.engine.connect() as conn:
+        rows = conn.execute(
+            select(hash_entries.c.md5, hash_entries.c.name, hash_entries.c.category)
+        ).all()
+    codes = {"md5sum": (None, None), "csv": (1, 2)}[fmt]  # md5sum says no category
+    assert sorted(rows) == sorted(
+        (r.md5, r.locator.relpath.decode()[7:], code)
+        for r, code in zip(recs[:2], codes, strict=True)
+    )
+
+
+def test_hashdeep_export(case: tuple[Path, list[FileRecord]], tmp_path: Path):
+    case_dir, recs = case
+    categorise(case_dir, {"photos/a.jpg": 1, "photos/b.jpg": 2})
+    out = tmp_path / "known.txt"
+    refused = vigil("export", case_dir, "--format", "hashdeep", "-o", out, code=2).output
+    assert "hashdeep lists carry no category" in refused and not out.exists()
+    vigil("export", case_dir, "--format", "hashdeep", "--category", "1", "-o", out)
+    assert out.read_text("utf-8").startswith("%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n")
+    assert [(e.md5, e.sha256, e.size, e.name) for e in HashdeepFormat().read(out)] == [
+        (recs[0].md5, recs[0].sha256, recs[0].size, "a.jpg")
+    ]
+    assert (
+        "--version is a VICS version"
+        in vigil(
+            "export",
+            case_dir,
+            "--format",
+            "hashdeep",
+            "--category",
+            "1",
+            "--version",
+            "2.0",
+            "-o",
+            out,
+            code=2,
+        ).output
+    )

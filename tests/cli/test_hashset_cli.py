@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
-import typer
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
-from vigil.cli import export, hashset
-from vigil.cli.errors import reports_errors
+from vigil.cli.app import app
 from vigil.model import FileRecord, Kind, Locator
 from vigil.store import CaseStore, RecordWriter
+from vigil.store.hashsets import HashSetInfo, list_hashsets
 from vigil.store.schema import files
 
 runner = CliRunner()
 
 
-def make_app() -> typer.Typer:
-    """The commands as cli/app.py registers them."""
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.add_typer(hashset.app, name="hashset")
-    app.command("export")(reports_errors(export.export_command))
-    return app
-
-
 def vigil(*args: object, code: int = 0) -> Result:
-    result = runner.invoke(make_app(), [str(a) for a in args], catch_exceptions=False)
+    result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
     assert result.exit_code == code, result.output
     return result
 
@@ -97,6 +90,27 @@ def test_import_list_remove(case: tuple[Path, list[FileRecord]], tmp_path: Path)
     assert "faces" not in vigil("hashset", "list", case_dir).output
 
 
+def test_list_json_has_every_field_of_every_set(
+    case: tuple[Path, list[FileRecord]], tmp_path: Path
+) -> None:
+    case_dir, recs = case
+    listing = tmp_path / "known.md5"
+    listing.write_text(f"{recs[0].md5}  a.jpg\n")
+    vigil("hashset", "import", case_dir, listing, "--category", "1")
+    vigil("hashset", "import", case_dir, listing, "--category", "2")
+    with CaseStore.open(case_dir) as store:
+        expected = [dataclasses.asdict(i) for i in list_hashsets(store, include_inactive=True)]
+
+    listed = json.loads(vigil("hashset", "list", case_dir, "--json").stdout)
+    assert listed == {"category_scheme": "projectvic", "hashsets": expected[-1:]}
+    (active,) = listed["hashsets"]
+    assert set(active) == {f.name for f in dataclasses.fields(HashSetInfo)}
+    assert (active["name"], active["version"], active["category"]) == ("known", 2, 2)
+    everything = json.loads(vigil("hashset", "list", case_dir, "--all", "--json").stdout)
+    assert everything["hashsets"] == expected
+    assert [s["active"] for s in everything["hashsets"]] == [False, True]
+
+
 def test_a_bad_list_fails_with_its_line_and_imports_nothing(
     case: tuple[Path, list[FileRecord]], tmp_path: Path
 ) -> None:
@@ -137,8 +151,6 @@ def test_a_uk_list_needs_a_category_map_in_a_projectvic_case(
 ) -> None:
     """A VICS 2.0 region-UK export (as Clees4All writes it) never becomes Project VIC codes by
     accident: refused, then imported through an explicit map."""
-    import json
-
     case_dir, recs = case
     context = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/UK/$metadata#Media"
     media = [{"MediaID": 1, "Category": 1, "MD5": recs[0].md5.upper()}]
@@ -153,6 +165,8 @@ def test_a_uk_list_needs_a_category_map_in_a_projectvic_case(
     assert "categories: uk codes mapped" in out
     assert categories(case_dir)["photos/a.jpg"] == 1
     assert "uk, mapped" in vigil("hashset", "list", case_dir).output
+    (mapped,) = json.loads(vigil("hashset", "list", case_dir, "--json").stdout)["hashsets"]
+    assert mapped["list_scheme"] == "uk" and mapped["category_map"] == {"1": 1, "2": 1, "3": 2}
     bad = tmp_path / "bad.toml"
     bad.write_text("1 = 9\n")
     out = vigil("hashset", "import", case_dir, listing, "--category-map", bad, code=2).output

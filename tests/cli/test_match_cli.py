@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import typer
 from typer.testing import CliRunner
 
 from tests.pipeline.test_matcher import add_files, add_set, near, random_hex
 from tests.store.conftest import _record
-from vigil.cli.errors import reports_errors
-from vigil.cli.match import match_command
+from vigil.cli.app import app
 from vigil.store import CaseStore, iter_files
 
 runner = CliRunner()
-
-
-def app() -> typer.Typer:
-    # the command alone, as cli/app.py registers it: app.command("match")(reports_errors(…))
-    app = typer.Typer()
-    app.command("match")(reports_errors(match_command))
-    app.command("noop")(lambda: None)  # two commands, so "match" is named like in vigil
-    return app
 
 
 def test_match_prints_a_summary_and_honours_the_threshold(tmp_path):
@@ -31,7 +21,7 @@ def test_match_prints_a_summary_and_honours_the_threshold(tmp_path):
         add_set(store, "vics", [{"md5": recs[0].md5}, {"pdq": known}], category=1)
         add_set(store, "nsrl", [{"sha1": recs[2].sha1}], kind="ignorable", category=None)
 
-    result = runner.invoke(app(), ["match", str(case)], catch_exceptions=False)
+    result = runner.invoke(app, ["match", str(case)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
     assert "3 files matched" in out and (
@@ -41,16 +31,16 @@ def test_match_prints_a_summary_and_honours_the_threshold(tmp_path):
         assert text in out
     assert "Non-Pertinent" in out
 
-    result = runner.invoke(app(), ["match", str(case), "--pdq-threshold", "20"])
+    result = runner.invoke(app, ["match", str(case), "--pdq-threshold", "20"])
     assert result.exit_code == 0, result.output
     assert "0 matches added, 0 updated, 1 removed" in " ".join(result.output.split())
     with CaseStore.open(case) as store:
         assert [r["category"] for r in iter_files(store)] == [1, None, 0]
 
-    result = runner.invoke(app(), ["match", str(case), "--pdq-threshold", "300"])
+    result = runner.invoke(app, ["match", str(case), "--pdq-threshold", "300"])
     assert result.exit_code == 2 and "threshold" in result.output
 
 
 def test_match_on_a_missing_case_is_a_clean_error(tmp_path):
-    result = runner.invoke(app(), ["match", str(tmp_path / "nope")])
+    result = runner.invoke(app, ["match", str(tmp_path / "nope")])
     assert result.exit_code == 3 and "not a Vigil case" in result.output

@@ -38,11 +38,25 @@ SAMPLES = {
     "pdq": ("list.txt", f"{D['pdq']},100\n"),
     "md5sum": ("list.txt", f"{D['md5']}  a.jpg\n{D['sha256']}  b.jpg\n"),
     "csv": ("list.csv", f"filename,md5\na.jpg,{D['md5']}\n"),
+    "hashdeep": (
+        "known.txt",
+        "%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n## Invoked from: /home/x\n"
+        f"## $ hashdeep -r a.jpg\n##\n15,{D['md5']},{D['sha256']},/home/x/a.jpg\n",
+    ),
 }
 
 
 def test_registry_names_are_the_cli_choices():
-    assert FORMATS.names() == ["vics", "nsrl", "hashkeeper", "icse", "pdq", "md5sum", "csv"]
+    assert FORMATS.names() == [
+        "vics",
+        "nsrl",
+        "hashkeeper",
+        "icse",
+        "hashdeep",
+        "pdq",
+        "md5sum",
+        "csv",
+    ]
     for fmt in FORMATS:
         assert fmt.name and fmt.version
 

@@ -172,7 +172,11 @@ def test_exact_md5_sha1_sha256(store):
     assert sorted(r.algorithm for r in by_file[ids[3]]) == ["md5", "sha1", "sha256"]
     assert by_file[ids[4]] == []
     row = by_file[ids[0]][0]
-    assert (row.hashset_id, row.entry_id, row.algorithm_version) == (set_id, entries[0], CRYPTO_VERSION)
+    assert (row.hashset_id, row.entry_id, row.algorithm_version) == (
+        set_id,
+        entries[0],
+        CRYPTO_VERSION,
+    )
     assert (row.distance, row.threshold, row.transform, row.category) == (0, 0, "original", 1)
     assert match(store, ids) == 0  # idempotent
 

@@ -87,3 +87,23 @@ def test_upgrade_from_0002_keeps_entry_categories_as_the_lists_own(store: CaseSt
         ).all()
         assert [tuple(r) for r in rows] == [(2, 2, 1), (None, None, 1)]
         assert conn.execute(text("SELECT list_scheme FROM hashsets")).scalar() is None
+
+
+def test_runs_from_before_0004_have_no_provenance(store: CaseStore) -> None:
+    """A run recorded before 0004 never had its provenance captured: it stays NULL (shown as
+    not recorded), never filled in with today's versions."""
+    from sqlalchemy import text
+
+    from vigil.store import case_summary
+
+    with store.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0003")
+        conn.execute(
+            text(
+                "INSERT INTO runs (started_at, argv, status) "
+                "VALUES ('2024-01-01T00:00:00+00:00', '[\"vigil\", \"ingest\"]', 'completed')"
+            )
+        )
+        command.upgrade(alembic_config(conn), "head")
+    [run] = case_summary(store)["runs"]
+    assert run["argv"] == ["vigil", "ingest"] and run["provenance"] is None

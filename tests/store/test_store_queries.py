@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from vigil.config import Settings
 from vigil.model import FileRecord, Kind, Status
 from vigil.store import EXPORT_FIELDS, CaseStore, RecordWriter, case_summary, done_tops, iter_files
 
@@ -185,7 +186,7 @@ def test_iter_files_empty(store: CaseStore) -> None:
 def test_case_summary(store: CaseStore, make_record: MakeRecord) -> None:
     fill(store, make_record)
     with RecordWriter(store) as writer:
-        writer.start_run(["vigil", "ingest"])
+        writer.start_run(["vigil", "ingest"], settings=Settings())
         writer.finish_run("completed", {"files": 9})
     summary = case_summary(store)
     assert summary["name"] == "Test case"
@@ -205,6 +206,9 @@ def test_case_summary(store: CaseStore, make_record: MakeRecord) -> None:
     assert [r["status"] for r in summary["runs"]] == ["completed"]
     assert summary["runs"][0]["argv"] == ["vigil", "ingest"]
     assert summary["runs"][0]["counts"] == {"files": 9}
+    provenance = summary["runs"][0]["provenance"]
+    assert provenance["settings"]["batch_size"] == Settings().batch_size
+    assert provenance["versions"]["vigil"] and provenance["host"] and provenance["database"]
 
 
 def test_case_summary_of_empty_case(store: CaseStore) -> None:

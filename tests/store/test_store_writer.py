@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import platform
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -11,11 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, create_engine, func, make_url, select
 
+import vigil
+from vigil.config import Settings
 from vigil.errors import StoreError
 from vigil.model import FileRecord, Status
 from vigil.store import CaseStore, RecordWriter, done_tops, iter_files
+from vigil.store.provenance import store_url
 from vigil.store.schema import done, files, runs, sources
 
 MakeRecord = Callable[..., FileRecord]
@@ -120,6 +125,7 @@ def test_failing_flush_rolls_back_rows_and_marks(store: CaseStore, make_record: 
 CRASHING_WRITER = textwrap.dedent(
     """
     import os, signal, sys
+    from vigil.config import Settings
     from vigil.model import FileRecord, Locator
     from vigil.store import CaseStore, RecordWriter
 
@@ -129,7 +135,7 @@ CRASHING_WRITER = textwrap.dedent(
 
     store = CaseStore.open(sys.argv[1])
     writer = RecordWriter(store, batch_size=1000)
-    writer.start_run(["ingest"])
+    writer.start_run(["ingest"], settings=Settings())
     sid = writer.source_id("src", "/evidence/src", single_file=False)
     writer.add(sid, b"first.zip", recs(b"first.zip", 50))
     writer.flush()
@@ -205,13 +211,13 @@ def test_thumbnails_written_once_with_relative_path(
 
 def test_run_lifecycle(store: CaseStore) -> None:
     with RecordWriter(store) as writer:
-        run_id = writer.start_run(["vigil", "ingest", "case", "/evidence/ü"])
+        run_id = writer.start_run(["vigil", "ingest", "case", "/evidence/ü"], settings=Settings())
         writer.finish_run("completed", {"files": 3, "errors": 1})
     with pytest.raises(KeyboardInterrupt), RecordWriter(store) as writer:
-        writer.start_run(["second"])
+        writer.start_run(["second"], settings=Settings())
         raise KeyboardInterrupt
     with pytest.raises(ValueError), RecordWriter(store) as writer:
-        writer.start_run(["third"])
+        writer.start_run(["third"], settings=Settings())
         writer.finish_run("bogus", {})
     with store.engine.connect() as conn:
         rows = conn.execute(select(runs).order_by(runs.c.id)).all()
@@ -222,9 +228,44 @@ def test_run_lifecycle(store: CaseStore) -> None:
     assert [r.status for r in rows] == ["completed", "interrupted", "failed"]
 
 
+def test_run_records_its_provenance(store: CaseStore, db_url: str | None) -> None:
+    settings = Settings(batch_size=7, pdq_threshold=20)
+    with RecordWriter(store) as writer:
+        writer.start_run(["vigil", "ingest"], settings=settings)
+    with store.engine.connect() as conn:
+        provenance = json.loads(conn.execute(select(runs.c.provenance)).scalar_one())
+    assert provenance["versions"]["vigil"] == vigil.__version__
+    assert provenance["versions"]["python"] == platform.python_version()
+    assert {"pdqhash", "pillow", "libjpeg-turbo", "numpy", "sqlalchemy"} <= set(
+        provenance["versions"]
+    )
+    assert provenance["host"] == socket.gethostname()
+    assert provenance["user"] and provenance["platform"] == platform.platform()
+    assert provenance["settings"]["batch_size"] == 7
+    assert provenance["settings"]["pdq_threshold"] == 20
+    assert provenance["settings"]["limits"]["pdq_decode_size"] == 512
+    if db_url is None:
+        assert provenance["store"] == f"sqlite:///{store.case_dir / 'case.db'}"
+        assert provenance["database"].startswith("SQLite 3.")
+    else:  # the case's URL as given, without the driver name
+        assert provenance["store"] == db_url
+        assert provenance["database"].startswith("PostgreSQL ")
+
+
+def test_store_url_never_holds_a_password(tmp_path: Path) -> None:
+    """Case URLs refuse a password at create and open; store_url drops one all the same."""
+    url = make_url("postgresql+psycopg://investigator:secret@db.lab:5433/case7")
+    engine = create_engine(url)
+    try:
+        shown = store_url(CaseStore(tmp_path, engine, url))
+    finally:
+        engine.dispose()
+    assert shown == "postgresql://investigator@db.lab:5433/case7"
+
+
 def test_records_carry_their_run(store: CaseStore, make_record: MakeRecord) -> None:
     with RecordWriter(store) as writer:
-        run_id = writer.start_run(["ingest"])
+        run_id = writer.start_run(["ingest"], settings=Settings())
         sid = writer.source_id("src", "/evidence/src", single_file=False)
         writer.add(sid, b"a", [make_record("a")])
         writer.finish_run("completed", {})
@@ -257,7 +298,7 @@ def test_hostile_names_and_text(store: CaseStore, make_record: MakeRecord) -> No
 
 def test_ten_thousand_records(store: CaseStore, make_record: MakeRecord) -> None:
     with RecordWriter(store, batch_size=500) as writer:
-        writer.start_run(["bulk"])
+        writer.start_run(["bulk"], settings=Settings())
         sid = writer.source_id("src", "/evidence/src", single_file=False)
         for i in range(10_000):
             name = f"dir{i % 37}/file{i}.jpg"
@@ -269,7 +310,7 @@ def test_ten_thousand_records(store: CaseStore, make_record: MakeRecord) -> None
 
 def test_database_errors_become_store_errors(store: CaseStore, make_record: MakeRecord) -> None:
     with pytest.raises(StoreError, match=r"(?i)foreign key"), RecordWriter(store) as writer:
-        writer.start_run(["ingest"])
+        writer.start_run(["ingest"], settings=Settings())
         writer.add(999, b"a", [make_record("a")])  # no such source
         writer.flush()
     assert count(store) == 0

@@ -1,4 +1,4 @@
-"""`vigil case create|info`."""
+"""`vigil case create|info`. The store is imported inside the commands: see cli/lazy.py."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vigil.categories import SCHEMES
 from vigil.cli.errors import reports_errors
-from vigil.store import CaseStore, case_summary
 
 app = typer.Typer(help="Create and describe cases.", no_args_is_help=True)
 
@@ -29,6 +27,8 @@ def create_command(
     scheme: Annotated[str, typer.Option(help="Category scheme: projectvic or uk.")] = "projectvic",
 ) -> None:
     """Create a case folder and its record store."""
+    from vigil.store import CaseStore
+
     with CaseStore.create(case, name=name, db_url=db, scheme=scheme) as store:
         typer.echo(
             f"created case {store.meta().get('name') or case} (records: {store.describe_db()})"
@@ -42,6 +42,8 @@ def info_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Counts by kind and status, bytes, errors by reason."""
+    from vigil.store import CaseStore, case_summary
+
     with CaseStore.open(case) as store:
         summary = case_summary(store)
     if as_json:
@@ -51,6 +53,8 @@ def info_command(
 
 
 def print_summary(console: Console, summary: dict) -> None:
+    from vigil.categories import SCHEMES
+
     console.print(f"[bold]{summary.get('name') or 'case'}[/] (created {summary.get('created_at')})")
     console.print(
         f"{summary['files']:,} records, {summary['bytes'] / 1e6:,.1f} MB, "
@@ -79,3 +83,30 @@ def print_summary(console: Console, summary: dict) -> None:
         for reason, count in sorted(summary["errors_by_reason"].items(), key=lambda kv: -kv[1]):
             table.add_row(reason, f"{count:,}")
         console.print(table)
+    if summary["runs"]:
+        console.print("[bold]recent runs[/]")
+    for run in summary["runs"]:
+        # markup off: argv, host and user names are the user's and the OS's text
+        console.print(run_text(run), markup=False, highlight=False)
+
+
+def run_text(run: dict) -> str:
+    """One run for `vigil case info`: what ran, how it ended, and what made it (provenance)."""
+    lines = [
+        f"run {run['id']} {run['status']}: {' '.join(run['argv'])}",
+        f"  {run['started_at']} to {run['finished_at'] or '(not finished)'}",
+    ]
+    prov = run.get("provenance")
+    if prov is None:
+        return "\n".join([*lines, "  provenance: not recorded (a run from before Vigil kept it)"])
+    given = prov["settings"]
+    settings = {**given.get("limits", {}), **{k: v for k, v in given.items() if k != "limits"}}
+    return "\n".join(
+        [
+            *lines,
+            f"  by {prov['user']} on {prov['host']} ({prov['platform']})",
+            f"  store: {prov['store']} ({prov['database']})",
+            "  versions: " + ", ".join(f"{k} {v}" for k, v in prov["versions"].items()),
+            "  settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()),
+        ]
+    )

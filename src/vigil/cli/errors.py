@@ -1,17 +1,20 @@
-"""Vigil's errors become a one-line message and the error's exit code, never a traceback."""
+"""Vigil's errors become one logged line and the error's exit code, never a traceback: the
+terminal shows it (even with -q) and the log files keep it."""
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
 import typer
-from rich.console import Console
 
 from vigil.errors import VigilError
 
 F = TypeVar("F", bound=Callable)
+
+log = logging.getLogger("vigil.cli")
 
 
 def reports_errors(command: F) -> F:
@@ -20,7 +23,7 @@ def reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except VigilError as exc:
-            Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+            log.error("%s", exc)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]

@@ -1,4 +1,4 @@
-"""`vigil export CASE --format vics [--version 2.0] -o FILE`."""
+"""`vigil export CASE --format vics|md5sum|hashdeep|csv -o FILE`."""
 
 from __future__ import annotations
 
@@ -7,30 +7,40 @@ from typing import Annotated
 
 import typer
 
-from vigil.errors import ConfigError
 from vigil.hashsets.vics_export import VERSIONS
-from vigil.reports import export_vics
+from vigil.reports import FORMATS, export_case
 from vigil.store import CaseStore
 
 
 def export_command(
     case: Annotated[Path, typer.Argument(help="Case folder.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
-    fmt: Annotated[str, typer.Option("--format", help="Export format: vics.")] = "vics",
+    fmt: Annotated[
+        str, typer.Option("--format", help=f"Export format: {', '.join(FORMATS)}.")
+    ] = "vics",
     version: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help=f"VICS version: {' or '.join(VERSIONS)} (the ones IPED reads); a UK-scheme "
-            "case exports as 2.0 only (region UK)."
+            help=f"VICS version: {' or '.join(VERSIONS)} (the ones IPED reads; default 2.0); "
+            "a UK-scheme case exports as 2.0 only (region UK)."
         ),
-    ] = "2.0",
+    ] = None,
     names: Annotated[
         bool, typer.Option(help="Include each file's base name (never its folders).")
     ] = True,
+    category: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--category",
+            help="Export only this category (repeatable); required for md5sum and hashdeep, "
+            "which cannot say a category.",
+        ),
+    ] = None,
 ) -> None:
-    """Write the case's categorised media as a VICS hash set: hashes and metadata only."""
-    if fmt != "vics":
-        raise ConfigError(f"unknown export format {fmt!r} (known: vics)")
+    """Write the case's categorised media as a hash list: hashes and base names only."""
     with CaseStore.open(case) as store:
-        count = export_vics(store, output, version=version, names=names)
-    typer.echo(f"wrote {count:,} media records to {output}")
+        done = export_case(
+            store, output, fmt=fmt, version=version, names=names, categories=category
+        )
+    what = "media records" if fmt == "vics" else "entries"
+    typer.echo(f"wrote {done.records:,} {what} to {output}; provenance in {done.provenance}")

@@ -12,8 +12,6 @@ from typing import Annotated
 import typer
 
 from vigil.model import EXPORT_FIELDS
-from vigil.pipeline.matcher import matches_for
-from vigil.store import CaseStore, iter_files
 
 
 class FileFormat(enum.StrEnum):
@@ -26,6 +24,9 @@ def files_command(
     fmt: Annotated[FileFormat, typer.Option("--format", help="Output format.")] = FileFormat.jsonl,
 ) -> None:
     """Print every record of the case."""
+    from vigil.pipeline.matcher import matches_for
+    from vigil.store import CaseStore, iter_files
+
     with CaseStore.open(case) as store:
         write_records(iter_files(store, matches=matches_for), fmt)
 

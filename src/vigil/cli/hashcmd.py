@@ -15,7 +15,6 @@ from vigil.config import load_settings
 from vigil.errors import EvidenceError
 from vigil.evidence.folder import SourceRoot, walk
 from vigil.model import Task, export_dict
-from vigil.pipeline.worker import process_task
 
 
 class HashFormat(enum.StrEnum):
@@ -28,6 +27,8 @@ def hash_command(
     fmt: Annotated[HashFormat, typer.Option("--format", help="Output format.")] = HashFormat.text,
 ) -> None:
     """Print md5, sha1, sha256, pdq and pdq_quality of files (archive members too)."""
+    from vigil.pipeline.worker import process_task
+
     # Window hashes are for matching in a case; this command does not print them.
     limits = dataclasses.replace(load_settings().limits, pdq_windows=0)
     missing = 0

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vigil.categories import describe_list_scheme
 from vigil.cli.errors import reports_errors
+from vigil.cli.logs import verbosity_of
 from vigil.hashsets import FORMATS
-from vigil.pipeline.hashset_flows import import_and_match, import_notes, remove_and_redecide
-from vigil.pipeline.matcher import MatchSummary
-from vigil.store import CaseStore
-from vigil.store.hashsets import HashSetInfo, list_hashsets
+
+if TYPE_CHECKING:
+    from vigil.pipeline.matcher import MatchSummary
+    from vigil.store.hashsets import HashSetInfo
 
 app = typer.Typer(help="Import, list and remove hash sets.", no_args_is_help=True)
 
@@ -40,9 +42,9 @@ def match_line(summary: MatchSummary) -> str:
 
 
 @contextmanager
-def entry_progress(console: Console) -> Iterator[Any]:
+def entry_progress(console: Console, *, quiet: bool) -> Iterator[Any]:
     """A spinner with entries imported and their rate on a terminal; silent otherwise."""
-    if not console.is_terminal:
+    if quiet or not console.is_terminal:
         yield None
         return
     progress = Progress(
@@ -67,6 +69,7 @@ def entry_progress(console: Console) -> Iterator[Any]:
 @app.command("import")
 @reports_errors
 def import_command(
+    ctx: typer.Context,
     case: Annotated[Path, typer.Argument(help="Case folder.")],
     file: Annotated[Path, typer.Argument(help="The hash list to import.")],
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
@@ -90,10 +93,13 @@ def import_command(
 ) -> None:
     """Import a hash list as a new version of a set (replacing the older one), then match the
     case's files against it. A file that does not parse imports nothing."""
+    from vigil.pipeline.hashset_flows import import_and_match, import_notes
+    from vigil.store import CaseStore
+
     console = Console(stderr=True)
     with CaseStore.open(case) as store:
         started = time.monotonic()
-        with entry_progress(console) as progress:
+        with entry_progress(console, quiet=verbosity_of(ctx).quiet) as progress:
             outcome = import_and_match(
                 store,
                 file,
@@ -117,6 +123,8 @@ def import_command(
 
 def list_codes(info: HashSetInfo, case_scheme: str) -> str:
     """How the set's own category codes read in the case."""
+    from vigil.categories import describe_list_scheme
+
     named = describe_list_scheme(info.list_scheme)
     if info.category_map is not None:
         return f"{named}, mapped"
@@ -132,11 +140,20 @@ def list_command(
     all_versions: Annotated[
         bool, typer.Option("--all", help="Also show replaced and removed versions.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the sets as one JSON object (stable fields).")
+    ] = False,
 ) -> None:
     """The case's hash sets: name, version, kind, category, format, entries."""
+    from vigil.store import CaseStore
+    from vigil.store.hashsets import list_hashsets
+
     with CaseStore.open(case) as store:
         sets = list_hashsets(store, include_inactive=all_versions)
         scheme = store.scheme
+    if as_json:
+        typer.echo(json.dumps(hashsets_json(sets, scheme.name), indent=2, ensure_ascii=False))
+        return
     table = Table(title_justify="left")
     columns = ("name", "version", "active", "kind", "category", "codes", "format", "entries", "PDQ")
     for column in columns:
@@ -162,6 +179,18 @@ def list_command(
         typer.echo("no hash sets")
 
 
+def hashsets_json(sets: list[HashSetInfo], case_scheme: str) -> dict[str, Any]:
+    """Every field of every set; `category_map` as an object (list code → case code or null)
+    rather than the JSON text the store keeps."""
+    rows = []
+    for info in sets:
+        row = dataclasses.asdict(info)
+        if info.category_map is not None:
+            row["category_map"] = json.loads(info.category_map)
+        rows.append(row)
+    return {"category_scheme": case_scheme, "hashsets": rows}
+
+
 @app.command("remove")
 @reports_errors
 def remove_command(
@@ -169,6 +198,9 @@ def remove_command(
     name: Annotated[str, typer.Argument(help="Name of the set to remove.")],
 ) -> None:
     """Remove a set and its matches; the files it matched get their category decided again."""
+    from vigil.pipeline.hashset_flows import remove_and_redecide
+    from vigil.store import CaseStore
+
     with CaseStore.open(case) as store:
         affected = remove_and_redecide(store, name)
     typer.echo(f"removed {name}; {len(affected):,} files re-resolved")

@@ -1,7 +1,9 @@
-"""`vigil ingest CASE SOURCE... [--workers N]`."""
+"""`vigil ingest CASE SOURCE... [--workers N]`. Every SOURCE is checked before the case is
+opened, so a typo or an unmounted disk costs one error line, not a run."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,32 +12,51 @@ import typer
 from rich.console import Console
 
 from vigil.cli.case import print_summary
+from vigil.cli.logs import file_handler, handlers_on, verbosity_of
 from vigil.cli.progress import progress_for
 from vigil.config import load_settings
-from vigil.pipeline.ingest import ingest
-from vigil.store import CaseStore, case_summary
+from vigil.errors import CaseError
+
+log = logging.getLogger("vigil.cli")
+
+LOGS_DIR = "logs"
 
 
 def ingest_command(
+    ctx: typer.Context,
     case: Annotated[Path, typer.Argument(help="Case folder made by `vigil case create`.")],
     sources: Annotated[list[str], typer.Argument(help="Folders, files or archives to ingest.")],
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: one per CPU core).")
     ] = None,
 ) -> None:
-    """Hash and catalogue every file of the sources. Safe to interrupt and run again."""
+    """Hash and catalogue every file of the sources. Safe to interrupt and run again.
+
+    The run's log goes to CASE/logs/ingest-<run id>.log."""
+    from vigil.pipeline.ingest import check_sources, ingest
+    from vigil.store import CaseStore, case_summary
+
+    verbosity = verbosity_of(ctx)
+    check_sources(sources)
+
+    def run_log(run_id: int) -> None:
+        # Held until the command ends, so an error reported on the way out is in it too.
+        path = store.case_dir / LOGS_DIR / f"ingest-{run_id}.log"
+        try:
+            handler = file_handler(path, verbosity.file_level)
+        except OSError as exc:
+            raise CaseError(f"cannot write the run's log {path}: {exc.strerror}") from exc
+        ctx.with_resource(handlers_on(handler))
+        log.info("run %d logs to %s", run_id, path)
+
     console = Console(stderr=True)
     with CaseStore.open(case) as store:
         settings = load_settings(case, overrides={"workers": workers})
         try:
-            with progress_for(console) as progress:
-                summary = ingest(store, sources, settings, progress=progress, argv=sys.argv)
+            with progress_for(console, quiet=verbosity.quiet) as progress:
+                ingest(store, sources, settings, progress=progress, argv=sys.argv, on_run=run_log)
         except KeyboardInterrupt:
-            console.print("interrupted: finished items are saved; run the same command to resume")
+            log.warning("interrupted: finished items are saved; run the same command to resume")
             raise typer.Exit(130) from None
-        console.print(
-            f"run {summary.run_id}: {summary.files_seen:,} entries seen, "
-            f"{summary.already_done:,} already done, {summary.records:,} records written "
-            f"({', '.join(f'{k} {v:,}' for k, v in sorted(summary.by_status.items())) or 'none'})"
-        )
-        print_summary(Console(), case_summary(store))
+        if not verbosity.quiet:
+            print_summary(Console(), case_summary(store))

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from vigil.categories import CategoryScheme
+from vigil.cli.logs import verbosity_of
 from vigil.config import load_settings
-from vigil.pipeline.matcher import MatchSummary, file_count, match_case
-from vigil.store import CaseStore
+
+if TYPE_CHECKING:
+    from vigil.categories import CategoryScheme
+    from vigil.pipeline.matcher import MatchSummary
 
 
 def match_command(
+    ctx: typer.Context,
     case: Annotated[Path, typer.Argument(help="Case folder.")],
     pdq_threshold: Annotated[
         int | None,
@@ -31,11 +34,14 @@ def match_command(
 
     Matches that no longer hold at the new threshold are removed. Safe to interrupt.
     """
+    from vigil.pipeline.matcher import file_count, match_case
+    from vigil.store import CaseStore
+
     console = Console(stderr=True)
     with CaseStore.open(case) as store:
         settings = load_settings(case, overrides={"pdq_threshold": pdq_threshold})
         scheme = store.scheme
-        if console.is_terminal:
+        if console.is_terminal and not verbosity_of(ctx).quiet:
             with Progress(
                 TextColumn("[bold]files"),
                 BarColumn(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import logging
 import threading
 import time
 
@@ -17,6 +17,8 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+
+log = logging.getLogger("vigil.progress")
 
 
 class RichProgress:
@@ -65,11 +67,11 @@ class RichProgress:
 
 
 class LogProgress:
-    """One line every `interval` seconds, for logs and CI where a redrawn bar is noise."""
+    """One log line every `interval` seconds, for log files and CI where a redrawn bar is
+    noise: on the terminal unless -q, and in the run's log file either way."""
 
-    def __init__(self, interval: float = 5.0, stream=None) -> None:
+    def __init__(self, interval: float = 5.0) -> None:
         self._interval = interval
-        self._stream = stream or sys.stderr
         self._lock = threading.Lock()
         self._started = self._last = time.monotonic()
         self._files = self._bytes = 0
@@ -97,13 +99,14 @@ class LogProgress:
         self._last = now = time.monotonic()
         elapsed = max(now - self._started, 1e-6)
         total = f"/{self._total_files:,}" if self._total_files is not None else ""
-        print(
-            f"ingest: {self._files:,}{total} files, {self._bytes / 1e6:,.1f} MB, "
+        log.info(
+            "ingest: %s",
+            f"{self._files:,}{total} files, {self._bytes / 1e6:,.1f} MB, "
             f"{self._files / elapsed:,.1f} files/s, {self._bytes / 1e6 / elapsed:,.1f} MB/s",
-            file=self._stream,
-            flush=True,
         )
 
 
-def progress_for(console: Console) -> RichProgress | LogProgress:
-    return RichProgress(console) if console.is_terminal else LogProgress()
+def progress_for(console: Console, *, quiet: bool = False) -> RichProgress | LogProgress:
+    """Bars on a terminal; log lines elsewhere, and under -q (where only the log file shows
+    them)."""
+    return RichProgress(console) if console.is_terminal and not quiet else LogProgress()

@@ -9,6 +9,7 @@ from pathlib import Path
 from vigil.errors import HashSetFormatError
 from vigil.hashsets.csv_generic import CsvFormat
 from vigil.hashsets.entry import HEAD_SIZE, HashEntry, HashSetFormat, check_not_empty, read_head
+from vigil.hashsets.hashdeep import HashdeepFormat
 from vigil.hashsets.hashkeeper import HashKeeperFormat
 from vigil.hashsets.icse import IcseFormat
 from vigil.hashsets.md5sum import Md5sumFormat
@@ -26,6 +27,7 @@ for _fmt in (
     NsrlFormat(),
     HashKeeperFormat(),
     IcseFormat(),
+    HashdeepFormat(),
     PdqListFormat(),
     Md5sumFormat(),
     CsvFormat(),

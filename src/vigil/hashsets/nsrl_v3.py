@@ -106,9 +106,7 @@ def read_db(path: Path) -> Iterator[HashEntry]:
             raise HashSetFormatError("no FILE table or view: not an NSRL RDS v3 database")
         if not set(_HASHES) & set(present):
             raise HashSetFormatError("FILE has no sha256, sha1 or md5 column")
-        for sha256, sha1, md5, rows, name, size in conn.execute(
-            distinct_query(present)
-        ):
+        for sha256, sha1, md5, rows, name, size in conn.execute(distinct_query(present)):
             record += 1
             digests = _digests(sha256, sha1, md5, record)
             entry = HashEntry(

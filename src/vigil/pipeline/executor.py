@@ -58,6 +58,9 @@ class ProcessExecutor(Generic[T, R]):
     runs ahead of the hashing. If a worker process dies, the pool is rebuilt and every batch
     that was in flight is retried one task at a time, so the one task that kills a worker is
     isolated and reported (as `WorkerDied`) while its neighbours still get their records.
+
+    The pool (and with it the forkserver, its preloads and multiprocessing's resource
+    tracker) starts on the first batch: a run with nothing left to hash starts no process.
     """
 
     def __init__(self, workers: int, *, window: int | None = None) -> None:
@@ -67,10 +70,12 @@ class ProcessExecutor(Generic[T, R]):
         # "__main__" first: children then skip re-importing the entry script (and with it the
         # CLI, store and web stacks) on every start; the worker module brings the decoders.
         self._ctx.set_forkserver_preload(["__main__", "vigil.pipeline.worker"])
-        self._pool = self._new_pool()
+        self._pool: ProcessPoolExecutor | None = None
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx)
+    def _drop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def map_unordered(
         self, fn: Callable[[list[T]], R], batches: Iterable[list[T]]
@@ -99,8 +104,7 @@ class ProcessExecutor(Generic[T, R]):
                 # Every future of a broken pool finishes at once; settle them all together.
                 wait(pending)
                 done = set(pending)
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._new_pool()
+                self._drop_pool()
             for future in done:
                 batch, isolated = pending.pop(future)
                 exc = future.exception()
@@ -115,19 +119,25 @@ class ProcessExecutor(Generic[T, R]):
 
     def _submit(self, fn: Callable[[list[T]], R], batch: list[T]) -> Future[R]:
         try:
-            return self._pool.submit(fn, batch)
+            return self._started_pool().submit(fn, batch)
         except BrokenProcessPool:
             # The pool broke between two results; one fresh pool, and if even that cannot
             # take work, the workers cannot start at all.
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
+            self._drop_pool()
             try:
-                return self._pool.submit(fn, batch)
+                return self._started_pool().submit(fn, batch)
             except BrokenProcessPool as exc:
                 raise VigilError(f"worker processes cannot start: {exc}") from exc
 
+    def _started_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx)
+        return self._pool
+
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def __enter__(self) -> ProcessExecutor[T, R]:
         return self

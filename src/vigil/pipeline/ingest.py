@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
+import os
+import stat
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -28,6 +31,9 @@ from vigil.store import CaseStore, RecordWriter, done_tops
 LOOKUP_BATCH = 500
 BATCH_MAX_TASKS = 64
 BATCH_MAX_BYTES = 64 << 20
+SOURCE_HINT = "check the path (is the evidence mounted and readable by this user?), then run again"
+
+log = logging.getLogger(__name__)
 
 
 class ProgressSink(Protocol):
@@ -56,6 +62,40 @@ class IngestSummary:
             "by_status": dict(self.by_status),
         }
 
+    def line(self, status: str) -> str:
+        by_status = ", ".join(f"{k} {v:,}" for k, v in sorted(self.by_status.items()))
+        return (
+            f"run {self.run_id} {status}: {self.files_seen:,} entries seen, "
+            f"{self.already_done:,} already done, {self.records:,} records written "
+            f"({by_status or 'none'})"
+        )
+
+
+def check_sources(sources: Sequence[str]) -> list[SourceRoot]:
+    """Every SOURCE resolved and opened once, before a run starts: a typo or an unmounted
+    disk must cost one error line, not a progress bar at zero and a failed run. Only folders
+    and regular files are opened (and nothing is read); a FIFO or device given as a source is
+    recorded as such by the walk, never opened."""
+    roots = []
+    for given in sources:
+        try:
+            root = SourceRoot.resolve(given)
+            path = os.path.join(root.root, os.fsdecode(root.single)) if root.single else root.root
+            mode = os.lstat(path).st_mode
+            if stat.S_ISDIR(mode):
+                with os.scandir(path):
+                    pass
+            elif stat.S_ISREG(mode):
+                os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW))
+        except OSError as exc:
+            raise EvidenceError(
+                f"source {given!r} cannot be read: {exc.strerror}; {SOURCE_HINT}"
+            ) from exc
+        except EvidenceError as exc:
+            raise EvidenceError(f"{exc}; {SOURCE_HINT}") from exc
+        roots.append(root)
+    return list(dict.fromkeys(roots))
+
 
 def ingest(
     store: CaseStore,
@@ -65,9 +105,13 @@ def ingest(
     progress: ProgressSink,
     argv: Sequence[str] = (),
     executor: Executor | None = None,
+    on_run: Callable[[int], None] | None = None,
 ) -> IngestSummary:
-    """Ingest every SOURCE into the case. Safe to interrupt and to run again."""
-    roots = list(dict.fromkeys(SourceRoot.resolve(s) for s in sources))
+    """Ingest every SOURCE into the case. Safe to interrupt and to run again.
+
+    Every source is checked before the run row is written; `on_run` gets the run's id as
+    soon as there is one (the CLI opens the run's log file with it)."""
+    roots = check_sources(sources)
     own_executor = executor is None
     if executor is None:
         executor = ProcessExecutor(settings.effective_workers)
@@ -78,9 +122,12 @@ def ingest(
     ):
         # Matching inside each flush lets a reviewer start on known material before the end.
         writer.on_flush = matcher.match_files
-        summary = IngestSummary(run_id=writer.start_run(list(argv)))
+        summary = IngestSummary(run_id=writer.start_run(list(argv), settings=settings))
         status = "failed"
         try:
+            if on_run is not None:
+                on_run(summary.run_id)
+            log.info("run %d started: %s", summary.run_id, ", ".join(r.given for r in roots))
             source_ids = {
                 r: writer.source_id(r.given, r.root, single_file=r.single is not None)
                 for r in roots
@@ -107,6 +154,7 @@ def ingest(
             if own_executor:
                 executor.close()
             writer.finish_run(status, summary.as_dict())
+            log.info("%s", summary.line(status))
     return summary
 
 
@@ -185,7 +233,8 @@ class _Counter:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread.ident is not None:  # a run can fail before the count starts
+            self._thread.join()
 
     def _run(self) -> None:
         files = nbytes = 0

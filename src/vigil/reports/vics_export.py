@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,12 @@ def categorised_media(
 
 
 def export_vics(
-    store: CaseStore, out_path: Path, *, version: str = "2.0", names: bool = True
+    store: CaseStore,
+    out_path: Path,
+    *,
+    version: str = "2.0",
+    names: bool = True,
+    categories: Collection[int] | None = None,
 ) -> int:
     """Write the case's categorised media to `out_path` as a VICS `#Media` hash set (the shape
     partners import as a list; a `#Cases` export would describe our case instead). Returns the
@@ -118,7 +123,8 @@ def export_vics(
     file's centred-window PDQs (2.0 `MediaMetadata` `vigil.pdq_windows`), size, category and,
     unless `names` is false, the file's base name (with an empty `FilePath`). Region `UK` for
     a case on the UK scheme, which only 2.0 can say (ConfigError for 1.3, before any file is
-    made). The file appears complete or not at all."""
+    made). `categories` keeps only records whose category is one of them. The file appears
+    complete or not at all."""
     out_path = Path(out_path)
     region = REGIONS.get(store.scheme.name)
     if region is None:
@@ -127,9 +133,10 @@ def export_vics(
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("wb") as fh:
-            count = write_vics(
-                categorised_media(store, names=names), fh, version=version, region=region
-            )
+            entries = categorised_media(store, names=names)
+            if categories is not None:
+                entries = (e for e in entries if e.category in categories)
+            count = write_vics(entries, fh, version=version, region=region)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, out_path)

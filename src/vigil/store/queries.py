@@ -178,6 +178,8 @@ def case_summary(store: CaseStore | Connection, *, last_runs: int = 5) -> dict[s
                 "argv": json.loads(r.argv),
                 "status": r.status,
                 "counts": json.loads(r.counts) if r.counts else None,
+                # None for runs recorded before Vigil kept provenance (migration 0004)
+                "provenance": json.loads(r.provenance) if r.provenance else None,
             }
             for r in run_rows
         ],

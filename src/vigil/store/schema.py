@@ -67,6 +67,10 @@ runs = Table(
     Column("argv", Text, nullable=False),  # JSON list
     Column("status", String(16), nullable=False),  # running|completed|interrupted|failed
     Column("counts", Text),  # JSON object
+    # What made the run (0004), one JSON object (`vigil.provenance.run_provenance`): read
+    # whole, never queried by field, and it grows with the libraries (PyAV/FFmpeg with
+    # video) without a migration each time. NULL for runs recorded before 0004.
+    Column("provenance", Text),
 )
 
 files = Table(

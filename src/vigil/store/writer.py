@@ -21,9 +21,11 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from vigil.config import Settings
 from vigil.errors import StoreError
 from vigil.model import FileRecord, display_name
 from vigil.store.case import CaseStore, now_iso
+from vigil.store.provenance import store_provenance
 from vigil.store.schema import done, files, runs, sources
 
 WRITER_LOCK = ".writer.lock"
@@ -124,11 +126,18 @@ class RecordWriter:
 
     # -- runs and sources ------------------------------------------------------------------
 
-    def start_run(self, argv: list[str]) -> int:
+    def start_run(self, argv: list[str], *, settings: Settings) -> int:
+        """Open a run, recording its argv and its provenance: Vigil's and the result-changing
+        libraries' versions, `settings`, host, OS user, case store URL and database version
+        (`store.provenance`). Settings are required: a run whose settings are unknown cannot
+        be reproduced or defended."""
+        provenance = store_provenance(self.store, settings)
         row = {
             "started_at": now_iso(),
             "argv": json.dumps([safe_text(a) for a in argv], ensure_ascii=False),
             "status": "running",
+            # ensure_ascii: host and user names come from the OS and may hold anything
+            "provenance": json.dumps(provenance, default=_json_default, ensure_ascii=True),
         }
         with self._transaction() as conn:
             # This writer holds the case's writer lock, so a run still marked running was

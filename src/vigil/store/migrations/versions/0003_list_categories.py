@@ -29,16 +29,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("pdq_version", sa.Text(), nullable=True))
         batch.add_column(sa.Column("windows_version", sa.Text(), nullable=True))
     with op.batch_alter_table("matches") as batch:
-        batch.alter_column(
-            "algorithm_version", type_=sa.Text(), existing_type=sa.String(length=64)
-        )
+        batch.alter_column("algorithm_version", type_=sa.Text(), existing_type=sa.String(length=64))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("matches") as batch:
-        batch.alter_column(
-            "algorithm_version", type_=sa.String(length=64), existing_type=sa.Text()
-        )
+        batch.alter_column("algorithm_version", type_=sa.String(length=64), existing_type=sa.Text())
     with op.batch_alter_table("files") as batch:
         batch.drop_column("windows_version")
         batch.drop_column("pdq_version")
