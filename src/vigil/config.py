@@ -21,8 +21,43 @@ MiB = 1024 * 1024
 GiB = 1024 * MiB
 
 
-def _setting(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+def _setting(
+    default: int,
+    help: str,
+    *,
+    minimum: int,
+    maximum: int | None = None,
+    off: int | None = None,
+) -> Any:
+    """A setting: its default, help text and allowed range, declared together so the range
+    is checked (and documented) wherever the setting is. `off` is a value allowed below
+    `minimum` that switches the feature off (e.g. 0 for "hash the full decode")."""
+    return field(
+        default=default,
+        metadata={"help": help, "minimum": minimum, "maximum": maximum, "off": off},
+    )
+
+
+def allowed_range(f: dataclasses.Field) -> str:
+    """The values a setting accepts, in words, for error messages and the README."""
+    low, high, off = f.metadata["minimum"], f.metadata["maximum"], f.metadata["off"]
+    text = f"at least {low}" if high is None else f"{low} to {high}"
+    return text if off is None else f"{off} (off) or {text}"
+
+
+def check_range(f: dataclasses.Field, value: int) -> None:
+    """Refuse a value outside the setting's range: a zero batch size or thumbnail size must
+    stop the command with one line, not fail every item or print a traceback mid-run."""
+    low, high, off = f.metadata["minimum"], f.metadata["maximum"], f.metadata["off"]
+    if value == off or (value >= low and (high is None or value <= high)):
+        return
+    raise ConfigError(f"setting {f.name} must be {allowed_range(f)} (got {value})")
+
+
+def _check_fields(obj: Any) -> None:
+    for f in dataclasses.fields(obj):
+        if "help" in f.metadata:
+            check_range(f, getattr(obj, f.name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,75 +65,120 @@ class Limits:
     """Limits that protect a run from hostile input. Picklable: workers receive a copy."""
 
     max_image_pixels: int = _setting(
-        178_956_970, "Images declaring more pixels are recorded as decompression bombs."
+        178_956_970,
+        "Images declaring more pixels are recorded as decompression bombs.",
+        minimum=1,
     )
     max_image_bytes: int = _setting(
-        256 * MiB, "Larger image files are hashed (md5/sha1/sha256) but not decoded."
+        256 * MiB, "Larger image files are hashed (md5/sha1/sha256) but not decoded.", minimum=1
     )
     pdq_decode_size: int = _setting(
         512,
         "Large images are reduced by a power of two (DCT-scaled for JPEG) keeping the short "
         "side at least this many pixels before PDQ; 0 hashes the full decode.",
+        minimum=64,
+        off=0,
     )
     pdq_windows: int = _setting(
         1,
         "1: also hash 8 sub-windows of each image at ingest, so crops, borders and caption "
         "bars of known pictures can match (about 12 ms a photo); 0: off.",
+        minimum=0,
+        maximum=1,
     )
-    thumbnail_size: int = _setting(256, "Longest side of the review thumbnail, in pixels.")
+    thumbnail_size: int = _setting(
+        256, "Longest side of the review thumbnail, in pixels.", minimum=16, maximum=2048
+    )
     archive_max_depth: int = _setting(
-        8, "Archives nested deeper than this are recorded but not opened."
+        8, "Archives nested deeper than this are recorded but not opened.", minimum=1
     )
     archive_max_total_bytes: int = _setting(
-        64 * GiB, "Stop unpacking one top-level archive after this many uncompressed bytes."
+        64 * GiB,
+        "Stop unpacking one top-level archive after this many uncompressed bytes.",
+        minimum=1,
     )
     archive_max_ratio: int = _setting(
-        200, "A member that expands more than this many times its compressed size is a bomb."
+        200,
+        "A member that expands more than this many times its compressed size is a bomb.",
+        minimum=1,
     )
     archive_max_members: int = _setting(
-        1_000_000, "Stop listing one archive after this many members."
+        1_000_000, "Stop listing one archive after this many members.", minimum=1
     )
     member_max_bytes: int = _setting(
-        512 * MiB, "Larger archive members are streamed and hashed but not opened as media."
+        512 * MiB,
+        "Larger archive members are streamed and hashed but not opened as media.",
+        minimum=1,
     )
+
+    def __post_init__(self) -> None:
+        _check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     limits: Limits = field(default_factory=Limits)
-    workers: int = _setting(0, "Worker processes for ingest; 0 means one per CPU core.")
-    batch_size: int = _setting(500, "Records the writer commits per transaction.")
+    workers: int = _setting(0, "Worker processes for ingest; 0 means one per CPU core.", minimum=0)
+    batch_size: int = _setting(500, "Records the writer commits per transaction.", minimum=1)
     pdq_threshold: int = _setting(
-        31, "Largest PDQ Hamming distance (of 256 bits) that counts as a near-duplicate match."
+        31,
+        "Largest PDQ Hamming distance (of 256 bits) that counts as a near-duplicate match.",
+        minimum=0,
+        maximum=256,
     )
     pdq_min_quality: int = _setting(
         50,
         "Images whose PDQ quality is below this are matched exactly only (a flat or tiny "
         "picture's PDQ is noise).",
+        minimum=0,
+        maximum=100,
     )
+
+    def __post_init__(self) -> None:
+        _check_fields(self)
 
     @property
     def effective_workers(self) -> int:
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
 
 
+def setting_fields() -> list[dataclasses.Field]:
+    """Every setting's field, Settings' own first, then the limits."""
+    return [
+        f for cls in (Settings, Limits) for f in dataclasses.fields(cls) if "help" in f.metadata
+    ]
+
+
 def settings_table() -> list[tuple[str, Any, str]]:
     """(name, default, help) for every setting, for the README check and `--help` texts."""
-    rows = []
-    for cls in (Settings, Limits):
-        for f in dataclasses.fields(cls):
-            if "help" in f.metadata:
-                rows.append((f.name, f.default, f.metadata["help"]))
-    return rows
+    return [(f.name, f.default, f.metadata["help"]) for f in setting_fields()]
 
 
-def _coerce(name: str, value: Any, default: Any) -> Any:
+def _parse(name: str, value: Any, origin: str) -> int:
+    """An integer from a vigil.toml value (a TOML integer, nothing else: `true` or "500" there
+    is a mistake worth stopping for), an environment string, or a flag."""
+    if isinstance(value, str) and origin.startswith("VIGIL_"):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    elif isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ConfigError(f"setting {name} ({origin}): {value!r} is not an integer")
+
+
+def _toml_values(path: Path) -> dict[str, tuple[Any, str]]:
     try:
-        return type(default)(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"setting {name}: {value!r} is not a valid {type(default).__name__}"
-        ) from exc
+        doc = tomllib.loads(path.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path} cannot be read: {exc.strerror}") from exc
+    table = doc.get("limits", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: limits must be a table ([limits]), not {table!r}")
+    found = {**table, **{k: v for k, v in doc.items() if k != "limits"}}
+    return {k: (v, str(path)) for k, v in found.items()}
 
 
 def load_settings(
@@ -106,29 +186,31 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Build the effective settings for a run (see module docstring for precedence)."""
+    """Build the effective settings for a run (see module docstring for precedence). Every
+    value is checked here, so a bad one stops the command before any work, naming the
+    setting, where it came from and what it allows."""
     env = os.environ if env is None else env
-    values: dict[str, Any] = {}
+    fields = {f.name: f for f in setting_fields()}
+    values: dict[str, tuple[Any, str]] = {}
     if case_dir is not None and (case_dir / "vigil.toml").is_file():
-        try:
-            doc = tomllib.loads((case_dir / "vigil.toml").read_text("utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{case_dir / 'vigil.toml'}: {exc}") from exc
-        values.update(doc.get("limits", {}))
-        values.update({k: v for k, v in doc.items() if not isinstance(v, dict)})
-    known = {name: default for name, default, _ in settings_table()}
-    for name in known:
+        values.update(_toml_values(case_dir / "vigil.toml"))
+    for name in fields:
         key = f"VIGIL_{name.upper()}"
         if key in env:
-            values[name] = env[key]
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    unknown = set(values) - set(known)
+            values[name] = (env[key], key)
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = (value, f"--{name.replace('_', '-')}")
+    unknown = set(values) - set(fields)
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    coerced = {k: _coerce(k, v, known[k]) for k, v in values.items()}
-    for k, v in coerced.items():
-        if v < 0:
-            raise ConfigError(f"setting {k} must not be negative (got {v})")
+    parsed = {}
+    for name, (value, origin) in values.items():
+        parsed[name] = _parse(name, value, origin)
+        try:
+            check_range(fields[name], parsed[name])
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} ({origin})") from None
     limit_names = {f.name for f in dataclasses.fields(Limits)}
-    limits = Limits(**{k: v for k, v in coerced.items() if k in limit_names})
-    return Settings(limits=limits, **{k: v for k, v in coerced.items() if k not in limit_names})
+    limits = Limits(**{k: v for k, v in parsed.items() if k in limit_names})
+    return Settings(limits=limits, **{k: v for k, v in parsed.items() if k not in limit_names})

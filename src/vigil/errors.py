@@ -1,4 +1,6 @@
-"""One exception tree for Vigil. Each class knows the CLI exit code it maps to.
+"""One exception tree for Vigil. Each class knows the CLI exit code it maps to, and
+`EXIT_CODES` is the one table of every code a command can end with (the README lists it; a
+test runs every command into each and checks the code).
 
 Per-item failures (a corrupt JPEG, an encrypted member) are *data*, not exceptions that
 escape the worker: the worker catches `ItemError` subclasses and turns them into records.
@@ -6,9 +8,14 @@ escape the worker: the worker catches `ItemError` subclasses and turns them into
 
 from __future__ import annotations
 
+SUCCESS = 0
+INTERRUPTED = 130
+
 
 class VigilError(Exception):
-    """Base of every error Vigil raises on purpose."""
+    """Base of every error Vigil raises on purpose. Raised bare for failures that fit no
+    subclass (an output file that cannot be written, worker processes that cannot start): a
+    code of their own, so a script can tell them from a bad setting or an unreadable SOURCE."""
 
     exit_code = 1
 
@@ -81,3 +88,15 @@ class HashSetFormatError(VigilError):
         self.record = record
         where = f"line {line}: " if line is not None else f"record {record}: " if record else ""
         super().__init__(f"{where}{message}")
+
+
+EXIT_CODES: dict[int, str] = {
+    SUCCESS: "success",
+    VigilError.exit_code: "any other error Vigil reports (the message says what)",
+    ConfigError.exit_code: "bad setting or argument",
+    CaseError.exit_code: "not a case / unusable case",
+    StoreError.exit_code: "store error",
+    EvidenceError.exit_code: "a SOURCE cannot be read",
+    HashSetFormatError.exit_code: "a hash list that does not parse",
+    INTERRUPTED: "interrupted",
+}

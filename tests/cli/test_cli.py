@@ -96,7 +96,7 @@ def test_hash_command_text_and_jsonl(tmp_path):
 
 def test_hash_of_a_missing_file_fails_clearly(tmp_path):
     result = vigil("hash", tmp_path / "nope.jpg", ok=False)
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert "cannot be read" in result.stderr
 
 

@@ -1,5 +1,6 @@
 """Vigil's errors become one logged line and the error's exit code, never a traceback: the
-terminal shows it (even with -q) and the log files keep it."""
+terminal shows it (even with -q) and the log files keep it. The codes are `EXIT_CODES` in
+vigil.errors; this is the only place that turns an exception into one."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import TypeVar
 
 import typer
 
-from vigil.errors import VigilError
+from vigil.errors import INTERRUPTED, VigilError
 
 F = TypeVar("F", bound=Callable)
 
@@ -25,5 +26,9 @@ def reports_errors(command: F) -> F:
         except VigilError as exc:
             log.error("%s", exc)
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            # Left to Click, Ctrl-C prints "Aborted!" and exits 1.
+            log.warning("interrupted")
+            raise typer.Exit(INTERRUPTED) from None
 
     return wrapper  # type: ignore[return-value]

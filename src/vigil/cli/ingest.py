@@ -15,7 +15,7 @@ from vigil.cli.case import print_summary
 from vigil.cli.logs import file_handler, handlers_on, verbosity_of
 from vigil.cli.progress import progress_for
 from vigil.config import load_settings
-from vigil.errors import CaseError
+from vigil.errors import INTERRUPTED, CaseError
 
 log = logging.getLogger("vigil.cli")
 
@@ -57,6 +57,6 @@ def ingest_command(
                 ingest(store, sources, settings, progress=progress, argv=sys.argv, on_run=run_log)
         except KeyboardInterrupt:
             log.warning("interrupted: finished items are saved; run the same command to resume")
-            raise typer.Exit(130) from None
+            raise typer.Exit(INTERRUPTED) from None
         if not verbosity.quiet:
             print_summary(Console(), case_summary(store))

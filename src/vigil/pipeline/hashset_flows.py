@@ -47,6 +47,7 @@ def import_and_match(
     path = Path(path)
     hash_format = get_format(fmt, path) if isinstance(fmt, str) else fmt
     codes = load_category_map(category_map, store.scheme) if category_map is not None else None
+    settings = settings if settings is not None else load_settings(store.case_dir)
     stats = ImportStats()
     info = import_hashset(
         store,
@@ -60,7 +61,6 @@ def import_and_match(
         stats=stats,
         on_progress=on_progress,
     )
-    settings = settings if settings is not None else load_settings(store.case_dir)
     summary = match_case(store, settings, hashset_ids=[info.id])
     return ImportOutcome(info, stats, summary)
 

@@ -75,14 +75,21 @@ def check_sources(sources: Sequence[str]) -> list[SourceRoot]:
     """Every SOURCE resolved and opened once, before a run starts: a typo or an unmounted
     disk must cost one error line, not a progress bar at zero and a failed run. Only folders
     and regular files are opened (and nothing is read); a FIFO or device given as a source is
-    recorded as such by the walk, never opened."""
+    recorded as such by the walk, never opened.
+
+    A SOURCE that is a symbolic link is refused, not followed: the walk never follows links
+    in evidence (one may point outside it), so the link alone would be one skipped record and
+    a run that says "completed" over nothing read. The message names the target, so the
+    investigator passes the real path, and the records say where the bytes were read."""
     roots = []
     for given in sources:
         try:
             root = SourceRoot.resolve(given)
             path = os.path.join(root.root, os.fsdecode(root.single)) if root.single else root.root
             mode = os.lstat(path).st_mode
-            if stat.S_ISDIR(mode):
+            if stat.S_ISLNK(mode):
+                link = os.readlink(path)
+            elif stat.S_ISDIR(mode):
                 with os.scandir(path):
                     pass
             elif stat.S_ISREG(mode):
@@ -93,6 +100,11 @@ def check_sources(sources: Sequence[str]) -> list[SourceRoot]:
             ) from exc
         except EvidenceError as exc:
             raise EvidenceError(f"{exc}; {SOURCE_HINT}") from exc
+        if stat.S_ISLNK(mode):
+            raise EvidenceError(
+                f"source {given!r} is a symbolic link to {link!r}, and Vigil does not follow "
+                f"links in evidence: pass the target, {os.path.realpath(path)!r}, as the SOURCE"
+            )
         roots.append(root)
     return list(dict.fromkeys(roots))
 
