@@ -202,7 +202,9 @@ def test_dihedral_hashes_are_the_pillow_transposes_hashed():
 def test_hash_form_and_quality():
     result = pdq_hash(gradient_image(1))
     assert len(result.hash) == 64 and result.hash == result.hash.lower()
-    assert int(result.hash, 16) >= 0
+    bits, quality = pdqhash.compute(np.asarray(gradient_image(1)))  # the library itself
+    assert result.hash == np.packbits(bits.astype(np.uint8)).tobytes().hex()
+    assert result.quality == quality
     assert 0 <= result.quality <= 100
     assert len(result.dihedral) == 8 and len(set(result.dihedral)) == 8
 
