@@ -442,7 +442,8 @@ def test_matching_inside_the_writer_flush(store):
     assert found["f1.jpg"]["category"] == 1
 
 
-def test_ingest_matches_as_it_goes(tmp_path, store, monkeypatch):
+def test_ingest_matches_as_it_goes(tmp_path, store):
+    """ingest() wires the matcher into its writer's flush itself: nothing patched here."""
     src = tmp_path / "evidence"
     src.mkdir()
     img = scene(5, 320, 240)
@@ -451,13 +452,6 @@ def test_ingest_matches_as_it_goes(tmp_path, store, monkeypatch):
     (src / "other.png").write_bytes(encode(scene(6, 320, 240), "PNG"))
     add_set(store, "known", [{"pdq": hashed(img).hash}], category=2)
 
-    class MatchingWriter(RecordWriter):  # what ingest() will do once wired
-        def __init__(self, *args, **kw):
-            super().__init__(*args, **kw)
-            self._matcher = Matcher(store)
-            self.on_flush = self._matcher.match_files
-
-    monkeypatch.setattr(ingest_module, "RecordWriter", MatchingWriter)
     ingest_module.ingest(
         store, [str(src)], Settings(), progress=NullProgress(), executor=InlineExecutor()
     )

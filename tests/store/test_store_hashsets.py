@@ -340,10 +340,10 @@ def test_index_id_round_trip() -> None:
         index_id(1, 16)
 
 
-def test_window_scales_follow_the_hashing_side() -> None:
-    from vigil.hashing.windows import WINDOW_SCALES
-
-    assert window_scales() == tuple(str(s) for s in WINDOW_SCALES)
+def test_window_scales_are_the_persisted_variant_order() -> None:
+    """Index variant k is the k-th window of a known picture in every saved index and every
+    Vigil-made list: the order is a stored convention, pinned here literally."""
+    assert window_scales() == ("0.97", "0.91", "0.85", "0.79", "t0.94", "b0.94", "t0.82", "b0.82")
 
 
 def test_window_variants_parse() -> None:
