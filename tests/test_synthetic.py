@@ -52,17 +52,14 @@ def test_camera_jpeg_has_camera_size_and_readable_exif() -> None:
     img = _open(images.camera_jpeg(42, exif=values))
     assert (img.format, img.size, img.mode) == ("JPEG", (4000, 3000), "RGB")
     exif = img.getexif()
-    assert exif[0x010F] == "Vigil Test Cameras"
-    assert exif[0x0110] == values["Model"]
-    assert exif[0x0112] == values["Orientation"]
+    # literal values for seed 42, read back by Pillow: the writer is not its own oracle
+    assert (exif[0x010F], exif[0x0110], exif[0x0112]) == ("Vigil Test Cameras", "TC-1", 1)
     sub = exif.get_ifd(0x8769)
-    assert sub[0xA431] == "SN000042"
-    assert sub[0x9003] == values["DateTimeOriginal"]
-    assert values["DateTimeOriginal"][:4] in {"2021", "2022", "2023", "2024"}
+    assert (sub[0xA431], sub[0x9003]) == ("SN000042", "2022:01:02 02:08:00")
     gps = exif.get_ifd(0x8825)
     deg, minutes, seconds = (float(x) for x in gps[0x0002])
     assert gps[0x0001] == "N"
-    assert deg + minutes / 60 + seconds / 3600 == pytest.approx(values["GPSLatitude"], abs=1e-5)
+    assert deg + minutes / 60 + seconds / 3600 == pytest.approx(47.427329, abs=1e-5)
 
 
 def test_camera_jpeg_without_exif_has_none() -> None:

@@ -131,6 +131,7 @@ class FileRecord:
     pdq_quality: int | None = None
     exif: dict[str, Any] = field(default_factory=dict)
     category: int | None = None
+    warnings: list[str] = field(default_factory=list)  # decoder chatter, per file
     # internal
     entry: Entry = Entry.FILE
     pdq_dihedral: tuple[str, ...] = ()
@@ -172,6 +173,7 @@ EXPORT_FIELDS = (
     "exif",
     "matches",
     "category",
+    "warnings",
 )
 
 

@@ -124,8 +124,8 @@ def read_all(
     name: bytes = b"archive",
     budget: Budget | None = None,
 ) -> tuple[list[Seen], ArchiveError | None]:
-    """Every member with its content (or the reason it could not be read), and the error
-    the archive as a whole ended with, if any."""
+    """Every member with its content (or the reason it could not be read, or the ratio
+    verdict on what was read), and the error the archive as a whole ended with, if any."""
     stream = data if isinstance(data, io.BytesIO) else io.BytesIO(data)
     budget = budget or Budget(Limits())
     seen: list[Seen] = []
@@ -133,10 +133,13 @@ def read_all(
         for member in iter_archive(stream, MIME[kind], name=name, budget=budget):
             content, error = None, member.error
             if member.error is None and member.entry is Entry.MEMBER:
+                budget.take_verdict()
                 try:
                     content = member.open().read()
                 except ArchiveError as exc:
                     error = exc.reason
+                verdict = budget.take_verdict()  # the ratio flags what was read
+                error = error or (verdict.reason if verdict else None)
             seen.append(Seen(member.name, member.entry, content, error, member))
     except ArchiveError as exc:
         return seen, exc

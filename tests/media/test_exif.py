@@ -243,12 +243,20 @@ def test_thumbnail_that_is_not_a_jpeg_is_ignored() -> None:
     assert embedded_thumbnail(img) is None
 
 
-def test_thumbnail_running_past_the_block_is_ignored() -> None:
+def test_thumbnail_cut_short_inside_the_jpeg_is_ignored() -> None:
+    thumb = small_jpeg()
+    block = build_exif_with_thumbnail(thumb)[:-10]  # the declared length is no longer there
+    assert embedded_thumbnail(reopen(block)) is None
+
+
+def test_thumbnail_declared_one_byte_past_the_block_keeps_the_complete_jpeg() -> None:
+    """Sony camcorders declare JPEGInterchangeFormatLength one byte longer than the segment."""
     thumb = small_jpeg()
     block = bytearray(build_exif_with_thumbnail(thumb))
     length_at = block.rindex(struct.pack(">HHI", 0x0202, 4, 1)) + 8
-    struct.pack_into(">I", block, length_at, len(thumb) + 1000)
-    assert embedded_thumbnail(reopen(bytes(block))) is None
+    struct.pack_into(">I", block, length_at, len(thumb) + 1)
+    assert block.endswith(thumb)  # the thumbnail is the last thing in the segment
+    assert embedded_thumbnail(reopen(bytes(block))) == thumb
 
 
 def test_thumbnail_summary() -> None:

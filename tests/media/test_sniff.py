@@ -282,3 +282,60 @@ def test_never_raises_on_arbitrary_bytes(data: bytes) -> None:
 def test_never_raises_on_truncated_container_headers(prefix: bytes, rest: bytes) -> None:
     _, kind = sniff(prefix + rest)
     assert isinstance(kind, Kind)
+
+
+# --- archives without the usual magic at offset 0 -------------------------------------------
+
+
+def raw_tar_header(name: bytes, size: int, magic: bytes, typeflag: bytes = b"\0") -> bytes:
+    """A tar header as old writers made it, byte by byte: V7 (no magic, typeflag NUL for a
+    file), or a `magic` field (offset 257, 8 bytes) in a variant spelling. The checksum is
+    the sum of the block with its own field as spaces, written as 6 octal digits, NUL, space
+    (V7's `tar.c`)."""
+    block = bytearray(512)
+    block[0 : len(name)] = name
+    block[100:108] = b"000644 \0"
+    block[108:116] = b"001750 \0"
+    block[116:124] = b"001750 \0"
+    block[124:136] = b"%011o " % size
+    block[136:148] = b"%011o " % 1_000_000_000
+    block[148:156] = b" " * 8
+    block[156:157] = typeflag
+    block[257 : 257 + len(magic)] = magic
+    block[148:156] = b"%06o\0 " % sum(block)
+    return bytes(block)
+
+
+def raw_tar(name: bytes, data: bytes, magic: bytes = b"", typeflag: bytes = b"\0") -> bytes:
+    padded = data + bytes(-len(data) % 512)
+    return raw_tar_header(name, len(data), magic, typeflag) + padded + bytes(1024)
+
+
+@pytest.mark.parametrize(
+    "magic",
+    [b"", b"ustar\0\0\0", b"ustar\0  ", b"ustar \0\0"],
+    ids=["v7", "ustar-nul-version", "ustar-space-version", "ustar-space"],
+)
+def test_tars_without_the_posix_or_gnu_magic(magic):
+    assert sniff(raw_tar(b"notes.txt", b"hello\n", magic)) == ("application/x-tar", Kind.ARCHIVE)
+
+
+def test_a_block_with_a_bad_checksum_is_not_a_tar():
+    data = bytearray(raw_tar(b"notes.txt", b"hello\n"))
+    data[0] ^= 1
+    assert sniff(bytes(data))[1] is not Kind.ARCHIVE
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [bytes(1000), b"MZ\x90\x00" + bytes(range(256)) * 8],
+    ids=["zero-padded", "sfx-stub"],
+)
+def test_zip_after_leading_data(prefix):
+    data = prefix + zip_bytes({"a.txt": b"hello"})
+    assert sniff(data) == ("application/zip", Kind.ARCHIVE)
+
+
+def test_stray_local_header_signature_in_unknown_data_is_not_a_zip():
+    data = bytes(range(1, 256)) * 4 + b"PK\x03\x04" + b"\xff" * 26 + bytes(range(1, 256))
+    assert sniff(data)[1] is not Kind.ARCHIVE

@@ -1,9 +1,11 @@
 import hashlib
 import io
 import os
+import struct
 import tarfile
 import threading
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from tests.helpers import gradient_image, image_bytes
 from vigil.config import Limits
 from vigil.model import Entry, Kind, Locator, Status, Task
+from vigil.pipeline import worker
 from vigil.pipeline.worker import process_task
 
 LIMITS = Limits()
@@ -189,3 +192,164 @@ def test_archive_bomb_is_stopped_and_recorded(tmp_path):
     assert records["bomb.zip!zeros.bin"].status is Status.ERROR
     assert "bomb" in records["bomb.zip!zeros.bin"].error
     assert records["bomb.zip!ok.txt"].status is Status.OK
+
+
+# --- every entry is an occurrence; sizes and hashes are of the bytes read -------------------
+
+
+def _tar(members: list[tuple[str, bytes]]) -> bytes:
+    """As GNU tar writes an archive updated with `tar -rf`: the same name appended again."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_tar_entries_with_one_name_each_get_a_record(tmp_path):
+    f = tmp_path / "a.tar"
+    members = [("notes.txt", b"v1"), ("notes.txt;2", b"real"), ("notes.txt", b"v2")]
+    f.write_bytes(_tar([*members, ("notes.txt", b"v3")]))
+    records = run(f)
+    assert [(r.path, r.sha256) for r in records[1:]] == [
+        ("a.tar!notes.txt", _sha256(b"v1")),
+        ("a.tar!notes.txt;2", _sha256(b"real")),
+        ("a.tar!notes.txt;3", _sha256(b"v2")),  # ;2 is taken by a member really so named
+        ("a.tar!notes.txt;4", _sha256(b"v3")),
+    ]
+    assert len({r.locator.raw for r in records}) == len(records)  # the store's unique key
+
+
+def test_zip_duplicate_central_directory_names_each_get_a_record(tmp_path):
+    buf = io.BytesIO()
+    with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(buf, "w") as z:
+        z.writestr("dup.txt", b"first")
+        z.writestr("dup.txt", b"second")
+    f = tmp_path / "d.zip"
+    f.write_bytes(buf.getvalue())
+    records = run(f)
+    assert [(r.path, r.sha256) for r in records[1:]] == [
+        ("d.zip!dup.txt", _sha256(b"first")),
+        ("d.zip!dup.txt;2", _sha256(b"second")),
+    ]
+
+
+def test_7z_duplicate_names_each_get_a_record(tmp_path):
+    import py7zr
+
+    buf = io.BytesIO()
+    with py7zr.SevenZipFile(buf, "w") as sz:
+        sz.writestr(b"first", "dup.txt")
+        sz.writestr(b"second", "dup.txt")
+    f = tmp_path / "d.7z"
+    f.write_bytes(buf.getvalue())
+    records = run(f)
+    assert [(r.path, r.sha256) for r in records[1:]] == [
+        ("d.7z!dup.txt", _sha256(b"first")),
+        ("d.7z!dup.txt;2", _sha256(b"second")),
+    ]
+
+
+def test_member_size_is_what_was_read_not_a_lying_header(tmp_path):
+    """A damaged zip (no central directory) whose local header declares "0000" as sizes:
+    808,464,432 bytes from a few dozen."""
+    payload = b"hello, evidence\n"
+    data = bytearray(_zip_stored({"a.txt": payload}))
+    data = data[: data.index(b"PK\x01\x02")]
+    struct.pack_into("<LL", data, 18, 0x30303030, 0x30303030)
+    f = tmp_path / "lie.zip"
+    f.write_bytes(bytes(data))
+    _, member = run(f)
+    assert member.status is Status.ERROR and "truncated archive" in member.error
+    assert member.size == len(payload)
+
+
+def _zip_stored(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_highly_compressible_member_is_hashed_but_flagged(tmp_path):
+    """1.5 MB that deflates about 1000:1 (padding-heavy executables do): over the default
+    ratio, but every byte was read within the byte budget, so it is hashed."""
+    content = b"\x90" * (1536 * 1024)
+    f = tmp_path / "tools.zip"
+    f.write_bytes(_zip({"setup.exe": content, "ok.txt": b"fine"}))
+    _, exe, ok = run(f)
+    assert exe.status is Status.ERROR and exe.error.startswith("archive bomb")
+    assert exe.sha256 == _sha256(content) and exe.md5 == hashlib.md5(content).hexdigest()
+    assert exe.size == len(content)
+    assert ok.status is Status.OK
+
+
+def test_ratio_verdict_stops_descent_not_hashing(tmp_path):
+    inner = _zip_stored({"zeros.bin": bytes(4 << 20)})
+    f = tmp_path / "outer.zip"
+    f.write_bytes(_zip({"inner.zip": inner}))
+    records = {r.path: r for r in run(f)}
+    assert set(records) == {"outer.zip", "outer.zip!inner.zip"}  # not opened
+    rec = records["outer.zip!inner.zip"]
+    assert rec.error.startswith("archive bomb") and rec.sha256 == _sha256(inner)
+
+
+def test_member_with_a_bad_crc_keeps_its_hashes(tmp_path):
+    content = b"bytes as stored " * 1000
+    data = bytearray(_zip({"c.bin": content}))
+    crc = struct.pack("<L", zlib.crc32(content))
+    assert data.count(crc) == 2  # local header and central directory
+    data = bytes(data).replace(crc, struct.pack("<L", zlib.crc32(content) ^ 1))
+    f = tmp_path / "crc.zip"
+    f.write_bytes(data)
+    _, member = run(f)
+    assert member.error == "corrupt member: CRC mismatch"
+    assert member.sha256 == _sha256(content) and member.size == len(content)
+
+
+# --- a crash while listing keeps what was listed --------------------------------------------
+
+
+def _crashing_after(n: int, monkeypatch) -> None:
+    """Make the member listing of every archive crash (a bug) after its `n`th member."""
+    real = worker.iter_archive
+
+    def crashing(*args, **kwargs):
+        for i, member in enumerate(real(*args, **kwargs)):
+            if i == n:
+                raise RuntimeError("adapter bug")
+            yield member
+
+    monkeypatch.setattr(worker, "iter_archive", crashing)
+
+
+def test_crash_while_listing_keeps_the_members_already_recorded(tmp_path, monkeypatch):
+    f = tmp_path / "a.zip"
+    f.write_bytes(_zip({"1.txt": b"one", "2.txt": b"two", "3.txt": b"three"}))
+    _crashing_after(2, monkeypatch)
+    top, *members = run(f)
+    assert [m.path for m in members] == ["a.zip!1.txt", "a.zip!2.txt"]
+    assert all(m.status is Status.OK and m.sha256 for m in members)
+    assert top.status is Status.ERROR
+    assert top.error == (
+        "internal error: RuntimeError: adapter bug (2 member records kept, the rest not listed)"
+    )
+
+
+def test_crash_in_a_nested_archive_costs_only_its_rest(tmp_path, monkeypatch):
+    inner = _zip({"x.txt": b"x", "y.txt": b"y"})
+    f = tmp_path / "outer.zip"
+    f.write_bytes(_zip({"inner.zip": inner, "after.txt": b"after"}))
+    _crashing_after(1, monkeypatch)  # outer: inner.zip listed, then the crash
+    records = {r.path: r for r in run(f)}
+    assert "outer.zip!inner.zip!x.txt" in records
+    assert records["outer.zip!inner.zip"].error.endswith(
+        "(1 member records kept, the rest not listed)"
+    )

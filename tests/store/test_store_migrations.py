@@ -107,3 +107,30 @@ def test_runs_from_before_0004_have_no_provenance(store: CaseStore) -> None:
         command.upgrade(alembic_config(conn), "head")
     [run] = case_summary(store)["runs"]
     assert run["argv"] == ["vigil", "ingest"] and run["provenance"] is None
+
+
+def test_file_warnings_are_stored_and_files_from_before_0005_have_none(
+    store: CaseStore, make_record
+) -> None:
+    """0005 adds `files.warnings`: decoder chatter written per file and read back by
+    `vigil files`; a row written before 0005 reads as no warnings."""
+    from sqlalchemy import text
+
+    from vigil.store import RecordWriter, iter_files
+
+    chatter = ["TIFFFetchNormalTag: unknown field with tag 65000", "Corrupt EXIF data é"]
+    with RecordWriter(store, batch_size=2) as writer:
+        source = writer.source_id("./photos", "/evidence/photos", single_file=False)
+        writer.add(source, b"a.tif", [make_record("a.tif", warnings=list(chatter))])
+        writer.add(source, b"b.jpg", [make_record("b.jpg")])
+    with store.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0004")
+        assert "warnings" not in {c["name"] for c in inspect(conn).get_columns("files")}
+        command.upgrade(alembic_config(conn), "head")
+        stored = conn.execute(text("SELECT warnings FROM files ORDER BY id")).scalars().all()
+    assert stored == [None, None]  # the downgrade dropped them: nothing invented on upgrade
+    with RecordWriter(store, batch_size=2) as writer:
+        source = writer.source_id("./photos", "/evidence/photos", single_file=False)
+        writer.add(source, b"c.tif", [make_record("c.tif", warnings=list(chatter))])
+    rows = {row["path"]: row["warnings"] for row in iter_files(store)}
+    assert rows == {"a.tif": [], "b.jpg": [], "c.tif": chatter}

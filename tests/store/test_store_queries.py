@@ -32,6 +32,7 @@ FIELDS = [
     "exif",
     "matches",
     "category",
+    "warnings",
 ]
 
 

@@ -41,6 +41,6 @@ def write_records(rows, fmt: FileFormat, out=None) -> None:
     writer.writeheader()
     for row in rows:
         row = dict(row)
-        for key in ("exif", "matches"):
+        for key in ("exif", "matches", "warnings"):
             row[key] = json.dumps(row[key], ensure_ascii=False)
         writer.writerow(row)

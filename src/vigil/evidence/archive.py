@@ -1,6 +1,7 @@
 """Archives as streams of members: the `Member` record, the `ArchiveFormat` contract, the
-`Budget` that stops archive bombs while bytes are read, and `iter_archive`, which picks a format
-by content type. Nothing here writes to disk; members are read from the archive stream.
+`Budget` that stops archive bombs while bytes are read, `Occurrences`, which names repeated
+members apart, and `iter_archive`, which picks a format by content type. Nothing here writes to
+disk; members are read from the archive stream.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ ENCRYPTED_ARCHIVE = "encrypted archive"
 UNSUPPORTED_METHOD = "unsupported compression method"
 UNSUPPORTED_ARCHIVE = "unsupported archive"
 NOT_REGULAR = "not a regular member"
+CRC_MISMATCH = "CRC mismatch"
+
+OCCURRENCE_SEPARATOR = b";"
+"""The 2nd, 3rd … member of one archive with an already used name is located as
+`name;2`, `name;3` … (see `Occurrences`)."""
 
 RATIO_FLOOR = 1 * MiB
 """The ratio limit only applies once a member has produced this much, so small, highly
@@ -91,6 +97,36 @@ class Member:
             self._stream.close()
 
 
+class ChecksumError(ArchiveError):
+    """Raised only after every byte of a member was delivered, when those bytes fail the
+    archive's check (CRC): they are what the archive holds, so they are still hashed."""
+
+
+class Occurrences:
+    """Distinct locator names for the members of one archive, in archive order.
+
+    Every entry is an occurrence: tar appends a changed file under the same name, zip and 7z
+    writers may repeat a name. The first member with a name keeps it; a later one gets the
+    first free `name;N` (N = 2, 3 …), free meaning not yet used by any member of this archive,
+    so that a member really called `a;2` can never collide with the 2nd `a`. Archive order is
+    fixed, so the same archive always gives the same names (resume and re-runs agree).
+    """
+
+    def __init__(self) -> None:
+        self._used: set[bytes] = set()
+        self._count: dict[bytes, int] = {}
+
+    def name(self, name: bytes) -> bytes:
+        located = name
+        n = self._count.get(name, 1)
+        while located in self._used:
+            n += 1
+            located = name + OCCURRENCE_SEPARATOR + str(n).encode()
+        self._count[name] = n
+        self._used.add(located)
+        return located
+
+
 class MemberStream(io.RawIOBase):
     """A read-only binary stream over a `Read` function (the format does the real work)."""
 
@@ -137,14 +173,20 @@ class ArchiveFormat(Protocol):
 
 class Budget:
     """Uncompressed bytes one top-level archive may produce, shared with every archive nested
-    in it, and the per-stream expansion ratio. Both are checked on the bytes actually produced,
-    never on declared sizes (which lie in bombs)."""
+    in it, and the per-stream expansion ratio. Both are checked on the bytes actually produced
+    and consumed, never on declared sizes (which lie in bombs).
+
+    Passing the byte budget stops reading (`charge` raises). Passing the ratio only flags the
+    stream: `verdict` is set and the reader takes it (`take_verdict`) once the member is read,
+    so a highly compressible member is still hashed within the byte budget but is neither
+    decoded nor opened as an archive."""
 
     def __init__(self, limits: Limits) -> None:
         self.max_total_bytes = limits.archive_max_total_bytes
         self.max_ratio = limits.archive_max_ratio
         self.max_members = limits.archive_max_members
         self.total_bytes = 0
+        self.verdict: ArchiveError | None = None
 
     def charge(self, n: int) -> None:
         self.total_bytes += n
@@ -155,7 +197,12 @@ class Budget:
         if packed is None or unpacked <= RATIO_FLOOR:
             return
         if unpacked > self.max_ratio * max(packed, 1):
-            raise ArchiveError(BOMB, f"{unpacked} bytes from {packed} compressed")
+            self.verdict = ArchiveError(BOMB, f"{unpacked} bytes from {packed} compressed")
+
+    def take_verdict(self) -> ArchiveError | None:
+        """The ratio verdict on what was read since the last call, cleared."""
+        verdict, self.verdict = self.verdict, None
+        return verdict
 
     def meter(self, read: Read, *, packed: int | Callable[[], int] | None = None) -> Metered:
         return Metered(read, self, packed)

@@ -1,5 +1,9 @@
 """EXIF facts an investigator triages on (camera, serial, time, place, orientation) as a
 JSON-safe dict, and the embedded IFD1 thumbnail, which can show a picture later edited away.
+
+`read_metadata` reads both from the container headers, before and independently of the pixel
+decode: a photo whose pixels are truncated or corrupt keeps its camera, time, place and
+thumbnail.
 """
 
 from __future__ import annotations
@@ -8,14 +12,15 @@ import contextlib
 import math
 import re
 import struct
-import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from PIL import ExifTags, Image
 
 from vigil.hashing.crypto import digest_bytes
+from vigil.media.image import open_image
 
 # Tag numbers (EXIF 2.32 / TIFF 6 / DNG); spelled out so the reader need not look them up.
 MAKE = 0x010F
@@ -41,6 +46,43 @@ _UTC_OFFSET = re.compile(r"^[+-]\d{2}:\d{2}$")
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """What `read_metadata` found: the `extract_exif` fields and the raw IFD1 thumbnail."""
+
+    exif: dict[str, Any]
+    thumbnail: bytes | None
+
+
+def read_metadata(data: bytes) -> Metadata:
+    """EXIF fields and embedded thumbnail of a whole image file, without decoding pixels.
+
+    The headers are parsed by Pillow's opener (no pixel is loaded); when even they are cut
+    or damaged, a JPEG's APP1 EXIF segment is found by walking its markers and whatever part
+    of it is present is read. PNG `eXIf` chunks are found by walking the chunks, because
+    Pillow only looks past the pixel data by decoding it. Never raises.
+    """
+    img = _guard(lambda: open_image(data), None)
+    if img is None:
+        raw = _jpeg_exif(data)
+    elif img.format == "PNG" and "exif" not in img.info:
+        raw = _png_exif(data)
+    else:
+        return Metadata(extract_exif(img), embedded_thumbnail(img))
+    if raw is None:
+        return Metadata({}, None)
+    exif = _guard(lambda: _parse(raw), None)
+    if exif is None:
+        return Metadata({}, None)
+    return Metadata(_fields(exif), _thumbnail(raw, exif))
+
+
+def _parse(raw: bytes) -> Image.Exif:
+    exif = Image.Exif()
+    exif.load(raw)
+    return exif
+
+
 def extract_exif(img: Image.Image) -> dict[str, Any]:
     """The EXIF fields Vigil records, present only when found and well-formed.
 
@@ -50,8 +92,10 @@ def extract_exif(img: Image.Image) -> dict[str, Any]:
     still leaves the camera make, and a corrupt block yields an empty dict.
     """
     exif = _load(img)
-    if exif is None:
-        return {}
+    return {} if exif is None else _fields(exif)
+
+
+def _fields(exif: Image.Exif) -> dict[str, Any]:
     ifd0: Mapping[int, Any] = _guard(lambda: dict(exif), {})
     sub: Mapping[int, Any] = _guard(lambda: exif.get_ifd(ExifTags.IFD.Exif), {})
     gps_ifd: Mapping[int, Any] = _guard(lambda: exif.get_ifd(ExifTags.IFD.GPSInfo), {})
@@ -83,15 +127,57 @@ def embedded_thumbnail(img: Image.Image) -> bytes | None:
     exif = _load(img)
     if not isinstance(raw, bytes) or exif is None:
         return None
+    return _thumbnail(raw, exif)
+
+
+def _thumbnail(raw: bytes, exif: Image.Exif) -> bytes | None:
+    """The thumbnail cut from the raw block. A declared length running past the block (Sony
+    camcorders overstate it by a byte) keeps the bytes present when they end a JPEG."""
     ifd1: Mapping[int, Any] = _guard(lambda: exif.get_ifd(ExifTags.IFD.IFD1), {})
     offset, length = ifd1.get(JPEG_IF_OFFSET), ifd1.get(JPEG_IF_LENGTH)
     if not isinstance(offset, int) or not isinstance(length, int) or offset <= 0 or length <= 2:
         return None
     tiff = _EXIF_PREFIX.sub(b"", raw)
     thumb = tiff[offset : offset + length]
-    if len(thumb) != length or not thumb.startswith(b"\xff\xd8"):
+    if not thumb.startswith(b"\xff\xd8"):
+        return None
+    if len(thumb) != length and not thumb.endswith(b"\xff\xd9"):
         return None
     return thumb
+
+
+def _jpeg_exif(data: bytes) -> bytes | None:
+    """The APP1 EXIF payload of a JPEG, found by walking its markers up to the scan; a
+    segment cut short by the end of the file is returned as far as it goes."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    at = 2
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker == 0xDA:  # start of scan: no metadata segments follow
+            return None
+        (length,) = struct.unpack_from(">H", data, at + 2)
+        payload = data[at + 4 : at + 2 + length]
+        if marker == 0xE1 and payload.startswith(b"Exif\x00\x00"):
+            return payload
+        at += 2 + length
+    return None
+
+
+def _png_exif(data: bytes) -> bytes | None:
+    """The `eXIf` chunk of a PNG, before or after the pixel data, found by walking chunks."""
+    at = 8
+    while at + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, at)
+        if kind == b"eXIf":
+            return data[at + 8 : at + 8 + length]
+        if kind == b"IEND":
+            return None
+        at += 12 + length
+    return None
 
 
 def thumbnail_summary(thumb: bytes) -> dict[str, Any]:
@@ -136,12 +222,11 @@ def _guard(read: Callable[[], T], default: T) -> T:
 
     Pillow parses lazily, and a hostile block fails in many ways (struct.error, ValueError,
     SyntaxError, KeyError, RecursionError …); at this boundary all of them mean "not there".
-    Its "Corrupt EXIF data" warnings are silenced too: on seized media they are routine.
+    Its "Corrupt EXIF data" warnings are left to the caller (the pipeline keeps them on the
+    record).
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return read()
+        return read()
     except Exception:
         return default
 

@@ -8,7 +8,9 @@ import os
 from vigil.model import Kind
 
 _CLAIMS = {
-    Kind.IMAGE: "jpg jpeg jpe jfif png gif webp bmp dib tif tiff heic heif avif",
+    Kind.IMAGE: "jpg jpeg jpe jfif png gif webp bmp dib tif tiff heic heif avif "
+    "jp2 j2k j2c jpc jpf jpx ico cur icns pbm pgm ppm pnm pfm qoi sgi dds xbm xpm psd "
+    "blp dcx ras pcx",
     Kind.VIDEO: "mp4 m4v mov avi mkv webm wmv asf flv 3gp mpg mpeg ts",
     Kind.ARCHIVE: "zip 7z tar gz tgz bz2 tbz2 xz txz rar zst",
 }

@@ -22,10 +22,17 @@ from PIL import Image, UnidentifiedImageError
 from vigil.config import Limits
 from vigil.errors import ImageError
 
-# Pillow format names we open; everything else is "unsupported image" (fewer parsers exposed to
-# hostile bytes). HEIF is pillow-heif's. The JPEG opener also yields "MPO" for the many camera
-# JPEGs that carry a multi-picture (CIPA DC-007) index; those decode (frame 0) like any JPEG.
-SUPPORTED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF")
+# Pillow format names we open: every picture format the installed Pillow (wheel) decodes and
+# `vigil.media.sniff` recognises by content. Left out: EPS (runs Ghostscript), TGA, SPIDER and
+# the other formats without a signature, stubs that need an external handler (BUFR, GRIB,
+# HDF5, WMF), and FITS, FLI, GBR, IM, IPTC, MCIDAS, MIC, MSP, PCD, PIXAR, XVTHUMB (not photos).
+# HEIF is pillow-heif's. The JPEG opener also yields "MPO" for the many camera JPEGs that carry
+# a multi-picture (CIPA DC-007) index; those decode (frame 0) like any JPEG.
+SUPPORTED_FORMATS: tuple[str, ...] = (
+    *("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF", "AVIF", "JPEG2000"),
+    *("ICO", "CUR", "ICNS", "PPM", "QOI", "SGI", "DDS", "XBM", "XPM", "PSD"),
+    *("BLP", "DCX", "SUN", "PCX"),
+)
 _DCT_SCALED = frozenset({"JPEG", "MPO"})
 
 # File signatures of the supported formats, to tell "damaged image" from "not an image" when
@@ -41,8 +48,37 @@ _MAGIC: tuple[tuple[int, bytes], ...] = (
     (0, b"MM\x00*"),
     (0, b"II+\x00"),
     (0, b"MM\x00+"),
+    (0, b"\x00\x00\x00\x0cjP  \r\n\x87\n"),  # JPEG 2000 (JP2)
+    (0, b"\xff\x4f\xff\x51"),  # JPEG 2000 codestream
+    (0, b"qoif"),
+    (0, b"DDS \x7c\x00\x00\x00"),
+    (0, b"/* XPM */"),
+    (0, b"icns"),
+    (0, b"8BPS"),
+    (0, b"\x59\xa6\x6a\x95"),  # Sun raster
 )
-_HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
+ORIENTATION = 0x0112
+
+
+@dataclass(frozen=True, slots=True)
+class _Undo:
+    method: Image.Transpose
+    swaps: bool  # the stored picture is the displayed one turned a quarter
+
+
+# The inverse of the transposition ImageOps.exif_transpose applies for each orientation.
+_TIFF_UNDO: dict[object, _Undo] = {
+    2: _Undo(Image.Transpose.FLIP_LEFT_RIGHT, False),
+    3: _Undo(Image.Transpose.ROTATE_180, False),
+    4: _Undo(Image.Transpose.FLIP_TOP_BOTTOM, False),
+    5: _Undo(Image.Transpose.TRANSPOSE, True),
+    6: _Undo(Image.Transpose.ROTATE_90, True),
+    7: _Undo(Image.Transpose.TRANSVERSE, True),
+    8: _Undo(Image.Transpose.ROTATE_270, True),
+}
+_ISO_IMAGE_BRANDS = frozenset(
+    {b"avif", b"avis", b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+)
 
 
 @dataclass(slots=True)
@@ -94,12 +130,11 @@ def decode_for_hashing(data: bytes, *, limits: Limits) -> DecodedImage:
     """
     if not data:
         raise ImageError("empty image", "0 bytes")
-    _register_heif()
     try:
         with warnings.catch_warnings():
-            # Hostile files make decoders warn (corrupt EXIF, bomb warnings below our limit);
-            # the outcome is a hash or an error record, so the warnings are only noise here.
-            warnings.simplefilter("ignore")
+            # Our limit decides about bombs; other warnings are left to the caller, which
+            # keeps them on the record (`vigil.media.chatter`).
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return _decode(data, limits)
     except ImageError:
         raise
@@ -119,10 +154,22 @@ def decode_for_hashing(data: bytes, *, limits: Limits) -> DecodedImage:
         raise ImageError("corrupt image", detail) from exc
 
 
+def open_image(data: bytes) -> Image.Image:
+    """Pillow's opener over `data` with the supported formats: headers parsed, no pixel
+    decoded. Raises what Pillow raises (`decode_for_hashing` translates it)."""
+    _register_heif()
+    return Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
+
+
 def _decode(data: bytes, limits: Limits) -> DecodedImage:
-    img = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
+    img = open_image(data)
     width, height = img.size
     fmt = img.format or "unknown"
+    # Pillow's TIFF opener reports the size as displayed and its load applies (then deletes)
+    # the Orientation tag; undone here so every format hashes its stored pixels.
+    undo = _TIFF_UNDO.get(img.tag_v2.get(ORIENTATION)) if fmt == "TIFF" else None
+    if undo is not None and undo.swaps:
+        width, height = height, width
     if width <= 0 or height <= 0:
         raise ImageError("empty image", f"{width}x{height} pixels")
     if width * height > limits.max_image_pixels:
@@ -137,7 +184,7 @@ def _decode(data: bytes, limits: Limits) -> DecodedImage:
         # libjpeg picks the largest of 1/2, 1/4, 1/8 that keeps both sides >= target.
         img.draft("RGB", (target, target))
     img.load()
-    rgb = _to_rgb(img)
+    rgb = _to_rgb(img if undo is None else img.transpose(undo.method))
     factor = _reduction_factor(min(rgb.size), target)
     if factor > 1:
         rgb = rgb.reduce(factor)
@@ -183,8 +230,8 @@ def _frame_count(img: Image.Image) -> int | None:
 
 
 def _looks_like_image(data: bytes) -> bool:
-    if data[4:8] == b"ftyp":  # ISO BMFF: HEIF, but also MP4/MOV, which are not images
-        return data[8:12] in _HEIF_BRANDS
+    if data[4:8] == b"ftyp":  # ISO BMFF: HEIF/AVIF, but also MP4/MOV, which are not images
+        return data[8:12] in _ISO_IMAGE_BRANDS
     return any(data[off : off + len(sig)] == sig for off, sig in _MAGIC)
 
 

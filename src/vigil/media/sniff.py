@@ -5,7 +5,9 @@ Pure Python and table-driven, so it behaves the same on every worker and needs n
 
 from __future__ import annotations
 
+import re
 import struct
+import tarfile
 
 from vigil.model import Kind
 
@@ -32,6 +34,15 @@ _MAGIC: tuple[tuple[int, bytes, str, Kind], ...] = (
     (0, b"\x00\x00\x00\x0cJXL \r\n\x87\n", "image/jxl", Kind.IMAGE),
     (0, b"\xff\x0a", "image/jxl", Kind.IMAGE),  # bare JPEG XL codestream
     (0, b"8BPS", "image/vnd.adobe.photoshop", Kind.IMAGE),
+    (0, b"\xff\x4f\xff\x51", "image/x-jp2-codestream", Kind.IMAGE),  # bare JPEG 2000
+    (0, b"qoif", "image/x-qoi", Kind.IMAGE),
+    (0, b"DDS \x7c\x00\x00\x00", "image/vnd.ms-dds", Kind.IMAGE),  # magic + header size 124
+    (0, b"/* XPM */", "image/x-xpixmap", Kind.IMAGE),
+    (0, b"icns", "image/x-icns", Kind.IMAGE),
+    (0, b"BLP1", "image/x-blp", Kind.IMAGE),
+    (0, b"BLP2", "image/x-blp", Kind.IMAGE),
+    (0, b"\xb1\x68\xde\x3a", "image/x-dcx", Kind.IMAGE),
+    (0, b"\x59\xa6\x6a\x95", "image/x-sun-raster", Kind.IMAGE),
     # video
     (0, b"FLV\x01", "video/x-flv", Kind.VIDEO),
     (0, b"\x00\x00\x01\xba", "video/mpeg", Kind.VIDEO),  # MPEG program stream (VOB, .mpg)
@@ -60,6 +71,9 @@ _MAGIC: tuple[tuple[int, bytes, str, Kind], ...] = (
     (0, b"OggS", "application/ogg", Kind.OTHER),
 )
 
+_TAR = "application/x-tar"
+_ZIP = "application/zip"
+_ZIP_METHODS = frozenset({0, 8, 9, 12, 14, 93, 95, 98, 99})  # stored … zstd, xz, PPMd, AES
 _BZIP2 = "application/x-bzip2"  # detected by `_bzip2`: "BZh" alone is too weak for the table
 _ARCHIVE_MIMES = frozenset({_BZIP2, *(mime for _, _, mime, kind in _MAGIC if kind is Kind.ARCHIVE)})
 
@@ -135,7 +149,7 @@ def sniff(head: bytes) -> tuple[str, Kind]:
     for offset, magic, mime, kind in _MAGIC:
         if head.startswith(magic, offset):
             return mime, kind
-    for probe in (_riff, _iso_bmff, _matroska, _asf, _bmp, _bzip2):
+    for probe in (_riff, _iso_bmff, _matroska, _asf, _bmp, _picture, _bzip2, _tar, _prefixed_zip):
         found = probe(head)
         if found is not None:
             return found
@@ -236,6 +250,38 @@ def _bmp(head: bytes) -> tuple[str, Kind] | None:
     return None
 
 
+_NETPBM = {
+    **dict.fromkeys(b"14", "image/x-portable-bitmap"),
+    **dict.fromkeys(b"25", "image/x-portable-graymap"),
+    **dict.fromkeys(b"36", "image/x-portable-pixmap"),
+    **dict.fromkeys(b"f", "image/x-portable-floatmap"),
+}
+# Magic, then width and height (comments allowed): "P1 " alone also starts plenty of text.
+_NETPBM_HEADER = re.compile(rb"^P[1-6f](?:\s+|#[^\n]*\n)+\d+(?:\s+|#[^\n]*\n)+\d+\s")
+_XBM_DEFINE = re.compile(rb"^\n?#define[ \t]+\S*_width[ \t]+\d")
+
+
+def _picture(head: bytes) -> tuple[str, Kind] | None:
+    """Image formats whose few magic bytes need a second field to tell them from text or
+    from other binaries (the decoders accept on the magic alone)."""
+    if head[:4] in (b"\x00\x00\x01\x00", b"\x00\x00\x02\x00") and len(head) >= 22:
+        # ICO/CUR directory: 1..255 images, the first entry's reserved byte zero.
+        (count,) = struct.unpack_from("<H", head, 4)
+        if 0 < count < 256 and head[9] == 0:
+            mime = "image/vnd.microsoft.icon" if head[2] == 1 else "image/x-win-bitmap"
+            return mime, Kind.IMAGE
+    if _NETPBM_HEADER.match(head):
+        return _NETPBM[head[1]], Kind.IMAGE
+    if head[:2] == b"\x01\xda" and len(head) >= 4 and head[2] in (0, 1) and head[3] in (1, 2):
+        return "image/x-sgi", Kind.IMAGE  # storage (verbatim/RLE), bytes per channel
+    # PCX: version, RLE encoding, bits per pixel
+    if head[:1] == b"\x0a" and len(head) >= 4 and head[1] in (0, 2, 3, 5) and head[2] == 1:
+        return ("image/vnd.zbrush.pcx", Kind.IMAGE) if head[3] in (1, 2, 4, 8) else None
+    if _XBM_DEFINE.match(head):
+        return "image/x-xbitmap", Kind.IMAGE
+    return None
+
+
 def _bzip2(head: bytes) -> tuple[str, Kind] | None:
     # "BZh" + block size digit + the block magic (pi) or the end-of-stream magic (sqrt pi).
     if (
@@ -245,6 +291,35 @@ def _bzip2(head: bytes) -> tuple[str, Kind] | None:
         and head[4:10] in (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
     ):
         return _BZIP2, Kind.ARCHIVE
+    return None
+
+
+def _tar(head: bytes) -> tuple[str, Kind] | None:
+    """Any tar header tarfile accepts: old V7 tars have no magic and star/other writers use
+    variants, so the checksum (8 octal digits over the whole block) decides, as in tarfile."""
+    if len(head) < tarfile.BLOCKSIZE or not head[0]:
+        return None
+    try:
+        tarfile.TarInfo.frombuf(head[: tarfile.BLOCKSIZE], "utf-8", "surrogateescape")
+    except (tarfile.TarError, ValueError, OverflowError, LookupError):
+        return None
+    return _TAR, Kind.ARCHIVE
+
+
+_ZIP_LOCAL = struct.Struct("<4sHHHHHLLLHH")
+
+
+def _prefixed_zip(head: bytes) -> tuple[str, Kind] | None:
+    """A zip whose first local header follows other data (a self-extractor's stub, padding):
+    zipfile finds it from the end-of-central-directory record, so it is opened as a zip. The
+    header must be plausible (a known version and method, a name) for a stray "PK\3\4" in
+    data nothing else recognised not to count."""
+    at = head.find(b"PK\x03\x04", 1)
+    while 0 < at <= len(head) - _ZIP_LOCAL.size:
+        _, version, _, method, *_, name_len, _ = _ZIP_LOCAL.unpack_from(head, at)
+        if version <= 63 and method in _ZIP_METHODS and 0 < name_len <= 1024:
+            return _ZIP, Kind.ARCHIVE
+        at = head.find(b"PK\x03\x04", at + 1)
     return None
 
 

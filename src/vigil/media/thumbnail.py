@@ -17,21 +17,25 @@ _RESAMPLE = Image.Resampling.LANCZOS
 _REDUCING_GAP = 1.5  # box pre-reduction first: 4x cheaper than pure Lanczos, still sharp at 256 px
 
 
-def make_thumbnail(img: Image.Image, size: int, *, apply_orientation: bool = True) -> bytes:
+def make_thumbnail(
+    img: Image.Image, size: int, *, apply_orientation: bool = True, orientation: int | None = None
+) -> bytes:
     """An RGB JPEG whose longest side is at most `size`, aspect kept, never upscaled.
 
     Does not modify `img` (unlike `Image.thumbnail`, which resizes in place; the caller still
     needs the full image for perceptual hashing). With `apply_orientation` the EXIF
     orientation is applied so reviewers see photos upright; it is a no-op on an image that
-    was already transposed with `ImageOps.exif_transpose`. Pillow failures (a truncated file
-    only noticed when pixels load) become `ImageError`.
+    was already transposed with `ImageOps.exif_transpose`. `orientation`, when given, is used
+    instead of the tag in `img` (which a converted copy, or a TIFF Pillow loaded, no longer
+    carries: the pipeline passes the value read from the file's headers). Pillow failures
+    (a truncated file only noticed when pixels load) become `ImageError`.
     """
     if size < 1:
         raise ValueError(f"thumbnail size must be positive, got {size}")
     try:
         small = _resize(_to_resizable(img), size)
         if apply_orientation:
-            small = _oriented(small, img)
+            small = _oriented(small, img, orientation)
         rgb = _to_rgb(small)
         buf = io.BytesIO()
         rgb.save(buf, format="JPEG", quality=QUALITY)
@@ -71,13 +75,14 @@ def _to_resizable(img: Image.Image) -> Image.Image:
     return img
 
 
-def _oriented(small: Image.Image, original: Image.Image) -> Image.Image:
+def _oriented(small: Image.Image, original: Image.Image, orientation: int | None) -> Image.Image:
     # Same mapping as ImageOps.exif_transpose, applied to the small copy (cheaper than
     # rotating the full image) with the tag read from the original, as the copy has no EXIF.
-    try:
-        orientation = original.getexif().get(0x0112)
-    except Exception:  # corrupt EXIF only costs the rotation, never the thumbnail
-        return small
+    if orientation is None:
+        try:
+            orientation = original.getexif().get(0x0112)
+        except Exception:  # corrupt EXIF only costs the rotation, never the thumbnail
+            return small
     method = {
         2: Image.Transpose.FLIP_LEFT_RIGHT,
         3: Image.Transpose.ROTATE_180,

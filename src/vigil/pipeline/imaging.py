@@ -1,5 +1,6 @@
-"""Everything Vigil learns from an image's bytes, from one decode: size, PDQ with its dihedral
-variants, EXIF (with the embedded thumbnail's hashes) and the review thumbnail."""
+"""Everything Vigil learns from an image's bytes: EXIF (with the embedded thumbnail's hashes),
+read first and kept whatever the pixels do, then from one decode the size, PDQ with its
+dihedral variants and the review thumbnail."""
 
 from __future__ import annotations
 
@@ -7,17 +8,29 @@ from vigil.config import Limits
 from vigil.errors import ItemError
 from vigil.hashing.pdq import pdq_hash
 from vigil.hashing.windows import format_windows, window_hashes
-from vigil.media.exif import embedded_thumbnail, extract_exif, thumbnail_summary
+from vigil.media.chatter import captured
+from vigil.media.exif import read_metadata, thumbnail_summary
 from vigil.media.image import decode_for_hashing
 from vigil.media.thumbnail import make_thumbnail
 from vigil.model import FileRecord
 
 
 def analyse_image(record: FileRecord, data: bytes, limits: Limits) -> None:
+    """Fill `record` from the image bytes; what the decoders say on the way goes into
+    `record.warnings`."""
+    with captured() as notes:
+        _analyse(record, data, limits)
+    record.warnings.extend(notes)
+
+
+def _analyse(record: FileRecord, data: bytes, limits: Limits) -> None:
+    metadata = read_metadata(data)
+    record.exif = dict(metadata.exif)
+    if metadata.thumbnail is not None:
+        record.exif["thumbnail"] = _embedded_thumbnail_hashes(metadata.thumbnail, limits)
     try:
         decoded = decode_for_hashing(data, limits=limits)
         record.width, record.height = decoded.width, decoded.height
-        record.exif = extract_exif(decoded.original)
         result = pdq_hash(decoded.image)
     except ItemError as exc:
         record.fail(exc.status, exc.message)
@@ -29,10 +42,9 @@ def analyse_image(record: FileRecord, data: bytes, limits: Limits) -> None:
     )
     if limits.pdq_windows:
         record.pdq_windows = format_windows(window_hashes(decoded.image))
-    thumb = embedded_thumbnail(decoded.original)
-    if thumb is not None:
-        record.exif["thumbnail"] = _embedded_thumbnail_hashes(thumb, limits)
-    record.thumbnail = make_thumbnail(decoded.image, limits.thumbnail_size)
+    record.thumbnail = make_thumbnail(
+        decoded.image, limits.thumbnail_size, orientation=record.exif.get("orientation", 1)
+    )
 
 
 def _embedded_thumbnail_hashes(thumb: bytes, limits: Limits) -> dict:

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from vigil.config import Limits
 from vigil.errors import ArchiveError, ItemError
-from vigil.evidence.archive import Budget, Member, iter_archive
+from vigil.evidence.archive import Budget, ChecksumError, Member, Occurrences, iter_archive
 from vigil.hashing.conventions import pdq_version, windows_version
 from vigil.hashing.crypto import CryptoHasher
 from vigil.media.extensions import claimed_kind
@@ -52,10 +52,20 @@ def process_task(task: Task, limits: Limits) -> list[FileRecord]:
         return [record.fail(Status.ERROR, task.error)]
     if task.entry is not Entry.FILE:
         return [record.fail(Status.SKIPPED, _NOT_READ[task.entry])]
+    records = [record]
     try:
-        return _process_file(task, record, limits)
-    except Exception as exc:  # a bug must cost one record, never the run
-        return [record.fail(Status.ERROR, f"internal error: {type(exc).__name__}: {exc}")]
+        _process_file(task, record, limits, records)
+    except Exception as exc:  # a bug must cost one record, never the run or what was read
+        record.fail(Status.ERROR, _internal_error(exc, len(records) - 1))
+    return records
+
+
+def _internal_error(exc: Exception, kept: int) -> str:
+    """The reason for an item whose processing crashed. The item is still marked done with
+    the records collected so far (re-running the same bug would crash again), but never
+    silently: the reason says the listing stopped and how many member records it kept."""
+    reason = f"internal error: {type(exc).__name__}: {exc}"
+    return f"{reason} ({kept} member records kept, the rest not listed)" if kept else reason
 
 
 def _open_evidence(path: bytes) -> int:
@@ -71,29 +81,32 @@ def _open_evidence(path: bytes) -> int:
         return os.open(path, flags)
 
 
-def _process_file(task: Task, record: FileRecord, limits: Limits) -> list[FileRecord]:
+def _process_file(task: Task, record: FileRecord, limits: Limits, out: list[FileRecord]) -> None:
+    """Analyse the file of `record`, appending member records to `out` as they are made."""
     path = os.path.join(os.fsencode(task.root), task.locator.relpath)
     try:
         fd = _open_evidence(path)
     except FileNotFoundError:
-        return [record.fail(Status.ERROR, "file vanished: no longer at its path")]
+        record.fail(Status.ERROR, "file vanished: no longer at its path")
+        return
     except OSError as exc:
         if os.path.islink(path):
             record.entry = Entry.SYMLINK
-            return [record.fail(Status.SKIPPED, _NOT_READ[Entry.SYMLINK])]
-        return [record.fail(Status.ERROR, f"cannot open: {exc.strerror}")]
+            record.fail(Status.SKIPPED, _NOT_READ[Entry.SYMLINK])
+        else:
+            record.fail(Status.ERROR, f"cannot open: {exc.strerror}")
+        return
     with os.fdopen(fd, "rb", buffering=0) as f:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            return [record.fail(Status.SKIPPED, "not a regular file when opened")]
+            record.fail(Status.SKIPPED, "not a regular file when opened")
+            return
         os.set_blocking(fd, True)
         record.mtime = st.st_mtime
-        records = [record]
         try:
-            _analyse(record, f, st.st_size, limits, records, budget=None, on_disk=True)
+            _analyse(record, f, st.st_size, limits, out, budget=None, on_disk=True)
         except OSError as exc:
             record.fail(Status.ERROR, f"read error: {exc.strerror or exc}")
-        return records
 
 
 def _analyse(
@@ -107,31 +120,35 @@ def _analyse(
     on_disk: bool,
 ) -> None:
     """Hash the stream once and, by content type, decode or descend. Appends member records
-    to `out` after `record` itself."""
-    hasher = CryptoHasher()
-    head = _read_full(stream, max(CHUNK, SNIFF_BYTES))
-    hasher.update(head)
-    record.mime, record.kind = sniff(head[:SNIFF_BYTES])
+    to `out` after `record` itself.
 
-    keep_limit = 0
-    if record.kind is Kind.IMAGE:
-        keep_limit = limits.max_image_bytes
-    elif record.kind is Kind.ARCHIVE and not on_disk:
-        keep_limit = limits.member_max_bytes
-    kept: bytearray | None = bytearray(head) if keep_limit else None
-    while True:
-        chunk = stream.read(CHUNK)
-        if not chunk:
-            break
-        hasher.update(chunk)
-        if kept is not None:
-            if len(kept) + len(chunk) > keep_limit:
-                kept = None
-            else:
-                kept += chunk
-    digests = hasher.digests()
-    record.size = hasher.size
-    record.md5, record.sha1, record.sha256 = digests.md5, digests.sha1, digests.sha256
+    `record.size` is always the number of bytes actually read, never a declared size. A read
+    error propagates (the caller records it) except a checksum mismatch, raised once every
+    byte was delivered: those bytes are hashed and the record keeps the error. An expansion
+    ratio over the limit (`Budget.verdict`) still gets its hashes but is never decoded or
+    opened."""
+    hasher = CryptoHasher()
+    if budget is not None:
+        budget.take_verdict()  # what an iterator skipped before this member is not its doing
+    try:
+        head = _read_full(stream, max(CHUNK, SNIFF_BYTES), hasher)
+        record.mime, record.kind = sniff(head[:SNIFF_BYTES])
+        keep_limit = _keep_limit(record.kind, limits, on_disk)
+        kept: bytearray | None = bytearray(head) if keep_limit else None
+        while chunk := stream.read(CHUNK):
+            hasher.update(chunk)
+            if kept is not None:
+                if len(kept) + len(chunk) > keep_limit:
+                    kept = None
+                else:
+                    kept += chunk
+    except ChecksumError as exc:
+        _set_digests(record, hasher)
+        record.fail(exc.status, exc.message)
+        return
+    finally:
+        record.size = hasher.size
+    _set_digests(record, hasher)
     if size is not None and hasher.size != size and on_disk:
         record.fail(
             Status.ERROR, f"file changed while read: {size} bytes listed, {hasher.size} read"
@@ -139,6 +156,10 @@ def _analyse(
         return
     if hasher.size == 0:
         record.fail(Status.SKIPPED, "empty file")
+        return
+    verdict = budget.take_verdict() if budget is not None else None
+    if verdict is not None:
+        record.fail(verdict.status, verdict.message)
         return
     claimed = claimed_kind(record.locator.name)
     if claimed is not None and record.kind is Kind.OTHER:
@@ -168,12 +189,30 @@ def _analyse(
             _descend(record, io.BytesIO(kept), limits, out, budget)
 
 
-def _read_full(stream: BinaryIO, n: int) -> bytes:
+def _keep_limit(kind: Kind, limits: Limits, on_disk: bool) -> int:
+    """How many bytes to keep in memory for decoding (0: none): images, and nested archives
+    (an archive on disk is reopened from its file instead)."""
+    if kind is Kind.IMAGE:
+        return limits.max_image_bytes
+    if kind is Kind.ARCHIVE and not on_disk:
+        return limits.member_max_bytes
+    return 0
+
+
+def _set_digests(record: FileRecord, hasher: CryptoHasher) -> None:
+    digests = hasher.digests()
+    record.md5, record.sha1, record.sha256 = digests.md5, digests.sha1, digests.sha256
+
+
+def _read_full(stream: BinaryIO, n: int, hasher: CryptoHasher) -> bytes:
+    """Up to `n` bytes, each hashed as soon as it is read (so a failing read still leaves
+    the count of bytes read in `hasher.size`)."""
     parts, got = [], 0
     while got < n:
         chunk = stream.read(n - got)
         if not chunk:
             break
+        hasher.update(chunk)
         parts.append(chunk)
         got += len(chunk)
     return b"".join(parts)
@@ -192,24 +231,34 @@ def _descend(
         return
     budget = budget or Budget(limits)
     name = archive.locator.name
+    names = Occurrences()
+    listed = 0
     try:
         for member in iter_archive(stream, archive.mime or "", name=name, budget=budget):
-            _member(archive, member, limits, out, budget)
+            listed += 1
+            _member(archive, member, names.name(member.name), limits, out, budget)
     except ArchiveError as exc:
         archive.encrypted = archive.encrypted or exc.reason == "encrypted archive"
         archive.fail(exc.status, exc.message)
     except (OSError, EOFError, ValueError) as exc:  # adapter bugs surface as data, not crashes
         archive.fail(Status.ERROR, f"corrupt archive: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # a bug costs the rest of this archive, not what was listed
+        archive.fail(Status.ERROR, _internal_error(exc, listed))
 
 
 def _member(
-    archive: FileRecord, member: Member, limits: Limits, out: list[FileRecord], budget: Budget
+    archive: FileRecord,
+    member: Member,
+    located: bytes,
+    limits: Limits,
+    out: list[FileRecord],
+    budget: Budget,
 ) -> None:
+    """Record one member under `located` (its name, or `name;N` for a repeated name)."""
     record = FileRecord(
-        locator=archive.locator.child(member.name),
+        locator=archive.locator.child(located),
         source_id=archive.source_id,
         entry=member.entry,
-        size=member.size,
         link_target=member.link_target,
         encrypted=member.encrypted,
         mtime=member.mtime,

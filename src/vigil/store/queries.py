@@ -94,6 +94,7 @@ def iter_files(
                 "exif": json.loads(row.exif) if row.exif else {},
                 "matches": found.get(row.id, []),
                 "category": row.category,
+                "warnings": json.loads(row.warnings) if row.warnings else [],
             }
         last = rows[-1].id
 

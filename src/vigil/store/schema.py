@@ -105,6 +105,7 @@ files = Table(
     Column("windows_version", Text),
     Column("exif", Text),  # JSON object; NULL when empty
     Column("category", Integer),
+    Column("warnings", Text),  # JSON list of decoder warnings; NULL when none (0005)
     Column("link_target", Text),
     Column("encrypted", Boolean, nullable=False),
     Column("mtime", Float),

@@ -326,6 +326,7 @@ class RecordWriter:
             "windows_version": rec.windows_version,
             "exif": exif_json(rec.exif),
             "category": rec.category,
+            "warnings": json.dumps(rec.warnings) if rec.warnings else None,
             "link_target": safe_text(rec.link_target),
             "encrypted": bool(rec.encrypted),
             "mtime": rec.mtime,

@@ -26,20 +26,31 @@ from vigil.evidence.archive import (
     CHUNK,
     CORRUPT_ARCHIVE,
     CORRUPT_MEMBER,
+    CRC_MISMATCH,
     ENCRYPTED_ARCHIVE,
     ENCRYPTED_MEMBER,
     LINK_TARGET_MAX,
     TRUNCATED,
     UNSUPPORTED_METHOD,
     Budget,
+    ChecksumError,
     Member,
     Metered,
     entry_from_mode,
     read_limited,
 )
+from vigil.evidence.formats.sevenzip_binary import SevenZip, find_binary
 from vigil.model import Entry, display_name
 
 SIGNATURE = b"7z\xbc\xaf\x27\x1c"
+METHOD_NAMES = {
+    b"\x03\x03\x01\x1b": "BCJ2",
+    b"\x0a": "ARM64",
+    b"\x0b": "RISCV",
+    b"\x03\x03\x08\x05": "SPARC",
+    b"\x04\xf7\x11\x01": "ZSTD",
+}
+"""7-Zip's names for the method ids py7zr may not decode, for the record's reason."""
 # py7zr's header parser and decoders raise many built-in types on malformed input.
 _PY7ZR_ERRORS = (
     py7zr.exceptions.ArchiveError,
@@ -71,8 +82,14 @@ class SevenZipFormat:
             raise ArchiveError(ENCRYPTED_ARCHIVE, "the header is encrypted") from exc
         except _PY7ZR_ERRORS as exc:
             raise ArchiveError(_why_unreadable(stream, start), str(exc)) from exc
-        with archive:
-            yield from _members(archive, stream, budget)
+        exe = find_binary()
+        sevenzip = SevenZip(exe, stream, start, budget) if exe else None
+        try:
+            with archive:
+                yield from _members(archive, stream, budget, sevenzip)
+        finally:
+            if sevenzip is not None:
+                sevenzip.close()
 
 
 def _why_unreadable(stream: BinaryIO, start: int) -> str:
@@ -96,10 +113,12 @@ class _Folder:
         self._pos = start
         self._decoder: Any = None
         self.broken: str | None = None
+        self.unsupported = False
         try:
             self._decoder = folder.get_decompressor(packsize, True)
         except py7zr.exceptions.UnsupportedCompressionMethodError:
             self.broken = UNSUPPORTED_METHOD
+            self.unsupported = True
         except _PY7ZR_ERRORS:
             self.broken = CORRUPT_MEMBER
         self.metered = budget.meter(self.read, packed=self.consumed)
@@ -131,17 +150,19 @@ class _MemberReader:
         self._expected = crc
 
     def read(self, n: int) -> bytes:
+        """The CRC is checked in the read after the last byte, so no byte is lost to it."""
         if self._left <= 0:
+            if self._expected is not None and self._crc != self._expected:
+                raise ChecksumError(CORRUPT_MEMBER, CRC_MISMATCH)
             return b""
         out = self._source.read(min(n, self._left, CHUNK))
         self._left -= len(out)
         self._crc = zlib.crc32(out, self._crc)
-        if self._left <= 0 and self._expected is not None and self._crc != self._expected:
-            raise ArchiveError(CORRUPT_MEMBER, "CRC mismatch")
         return out
 
     def drain(self) -> None:
-        while self.read(CHUNK):
+        """Decompress what was not read; a CRC mismatch of this member is not the folder's."""
+        while self._left > 0 and self.read(CHUNK):
             pass
 
 
@@ -156,7 +177,18 @@ def _entry(f: Any) -> Entry:
     return Entry.MEMBER
 
 
-def _members(archive: py7zr.SevenZipFile, stream: BinaryIO, budget: Budget) -> Iterator[Member]:
+def _methods(folder: Any) -> str:
+    ids = [bytes(coder["method"]) for coder in folder.coders]
+    return "+".join(METHOD_NAMES.get(i, f"0x{i.hex()}") for i in ids if i in METHOD_NAMES) or (
+        "+".join(f"0x{i.hex()}" for i in ids)
+    )
+
+
+def _members(
+    archive: py7zr.SevenZipFile, stream: BinaryIO, budget: Budget, sevenzip: SevenZip | None
+) -> Iterator[Member]:
+    """Members in header order. A folder py7zr has no decoder for is read by 7-Zip when it is
+    installed (`sevenzip`), else each of its members says which method to install 7zip for."""
     streams = getattr(archive.header, "main_streams", None)
     folders = streams.unpackinfo.folders if streams is not None else []
     positions = streams.packinfo.packpositions if streams is not None else [0]
@@ -191,7 +223,14 @@ def _members(archive: py7zr.SevenZipFile, stream: BinaryIO, budget: Budget) -> I
                     if exc.reason not in (TRUNCATED, CORRUPT_MEMBER):
                         raise
                     current.broken = exc.reason
-            if current.broken:
+            if current.unsupported and sevenzip is not None:
+                metered = budget.meter(sevenzip.reader(f.filename).read, packed=f.compressed)
+                reader = _MemberReader(metered, f.uncompressed, f.crc32)
+                member._read = reader.read
+            elif current.unsupported:
+                method = _methods(folder)
+                member.error = f"{UNSUPPORTED_METHOD} {method}: install 7zip to decode it"
+            elif current.broken:
                 member.error = current.broken
             else:
                 reader = _MemberReader(current.metered, f.uncompressed, f.crc32)

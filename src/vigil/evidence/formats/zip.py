@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import bz2
 import calendar
+import contextlib
+import copy
 import lzma
 import struct
 import zipfile
@@ -19,11 +21,13 @@ from vigil.evidence.archive import (
     CHUNK,
     CORRUPT_ARCHIVE,
     CORRUPT_MEMBER,
+    CRC_MISMATCH,
     ENCRYPTED_MEMBER,
     LINK_TARGET_MAX,
     TRUNCATED,
     UNSUPPORTED_METHOD,
     Budget,
+    ChecksumError,
     Member,
     entry_from_mode,
     guarded,
@@ -37,6 +41,7 @@ _LOCAL = struct.Struct("<4sHHHHHLLLHH")
 FLAG_ENCRYPTED = 0x1
 FLAG_DESCRIPTOR = 0x8
 FLAG_UTF8 = 0x800
+UNICODE_PATH = 0x7075  # Info-ZIP Unicode Path extra field
 UNIX = 3
 SUPPORTED = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 SALVAGEABLE = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2}
@@ -70,7 +75,7 @@ class ZipFormat:
             raise ArchiveError(reason, detail) from exc
         with zf:
             for info in zf.infolist():
-                yield _member(zf, info, budget, size)
+                yield _member(zf, stream, info, budget)
 
 
 def _translate(exc: Exception) -> ArchiveError | None:
@@ -87,12 +92,14 @@ def _translate(exc: Exception) -> ArchiveError | None:
     return None
 
 
-def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget, size: int) -> Member:
+def _member(zf: zipfile.ZipFile, stream: BinaryIO, info: zipfile.ZipInfo, budget: Budget) -> Member:
     mode = info.external_attr >> 16 if info.create_system == UNIX else 0
     entry = Entry.DIRECTORY if info.filename.endswith("/") else entry_from_mode(mode)
     encrypted = bool(info.flag_bits & FLAG_ENCRYPTED)
+    unicode_name = _unicode_path(info.extra, _raw_central_name(info))
+    name = info.filename if unicode_name is None else unicode_name.split("\0", 1)[0]
     member = Member(
-        name=info.filename.encode("utf-8", "surrogateescape"),
+        name=name.encode("utf-8", "surrogateescape"),
         entry=entry,
         size=info.file_size,
         compressed_size=info.compress_size,
@@ -109,8 +116,8 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget, size: in
 
     def read(n: int) -> bytes:
         if not opened:
-            raw = guarded(zf.open(info).read, _translate)
-            opened.append(budget.meter(raw, packed=min(info.compress_size, size)))
+            reader = _ZipReader(zf.open(_reconciled(stream, info)), info.CRC)
+            opened.append(budget.meter(guarded(reader.read, _translate), packed=reader.consumed))
         return opened[0].read(n)
 
     read = guarded(read, _translate)
@@ -119,6 +126,94 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget, size: in
     else:
         member._read = read
     return member
+
+
+class _ZipReader:
+    """zipfile's member stream, measured and checked our way: the ratio needs the compressed
+    bytes really consumed (the declared size lies in bombs), and zipfile raises its CRC error
+    in the read that decompresses the last bytes, losing them — here the mismatch is raised
+    after every byte was delivered, so the member is still hashed."""
+
+    def __init__(self, ext: zipfile.ZipExtFile, crc: int) -> None:
+        self._ext = ext
+        self._declared: int = ext._compress_left  # type: ignore[attr-defined]
+        ext._expected_crc = None  # type: ignore[attr-defined]
+        self._expected = crc
+        self._crc = 0
+
+    def consumed(self) -> int:
+        return self._declared - int(self._ext._compress_left)  # type: ignore[attr-defined]
+
+    def read(self, n: int) -> bytes:
+        data = self._ext.read(n)
+        if data:
+            self._crc = zlib.crc32(data, self._crc)
+        elif self._crc != self._expected:
+            raise ChecksumError(CORRUPT_MEMBER, CRC_MISMATCH)
+        return data
+
+
+def _raw_central_name(info: zipfile.ZipInfo) -> bytes:
+    """The central directory's name bytes, re-encoded exactly as zipfile decoded them."""
+    return info.orig_filename.encode("utf-8" if info.flag_bits & FLAG_UTF8 else "cp437")
+
+
+def _unicode_path(extra: bytes, *raw_names: bytes) -> str | None:
+    """The UTF-8 name of a version-1 Unicode Path field whose CRC-32 is that of one of
+    `raw_names`. The spec ties the field to the header name it checksums: a field whose CRC
+    does not match was left behind by a tool that renamed the entry, and is ignored."""
+    crcs = {zlib.crc32(raw) for raw in raw_names}
+    for field_id, data in _extra_fields(extra):
+        version_1 = field_id == UNICODE_PATH and len(data) > 5 and data[0] == 1
+        if version_1 and struct.unpack_from("<L", data, 1)[0] in crcs:
+            try:
+                return data[5:].decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+def _readings(raw: bytes, extra: bytes, *checked: bytes) -> set[str]:
+    """Every name a header's name bytes can stand for: read as CP437 and as UTF-8 (writers set
+    or omit the UTF-8 flag freely), and the 0x7075 name if it checksums one of `checked`."""
+    names = {raw.decode("cp437")}
+    with contextlib.suppress(UnicodeDecodeError):
+        names.add(raw.decode("utf-8"))
+    unicode_name = _unicode_path(extra, *checked)
+    return names if unicode_name is None else names | {unicode_name}
+
+
+def _reconciled(stream: BinaryIO, info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    """`info`, or a copy naming the local header's name as zipfile will decode it, when the
+    two headers name the same entry in different encodings.
+
+    zipfile refuses a member whose local name differs from the central one. Info-ZIP's zip 3.0
+    and others write a name in one charset (CP437, the local one, or an ASCII placeholder) and
+    the UTF-8 name in a 0x7075 field, not always the same way in both headers. The names agree
+    when some reading of one — either encoding, or a 0x7075 field checksumming its header's
+    name, or in the local header the central name — equals some reading of the other. Names
+    that agree no way keep zipfile's refusal: that is a header mismatch worth an error.
+    """
+    header = _read_at(stream, info.header_offset, _LOCAL.size)
+    if len(header) < _LOCAL.size or not header.startswith(LOCAL_HEADER):
+        return info  # zipfile reports the bad header
+    fields = _LOCAL.unpack(header)
+    flags, nlen, xlen = fields[2], fields[9], fields[10]
+    local_raw = stream.read(nlen)
+    local_extra = stream.read(xlen)
+    central_raw = _raw_central_name(info)
+    if local_raw == central_raw:
+        return info
+    central = _readings(central_raw, info.extra, central_raw)
+    if not central & _readings(local_raw, local_extra, local_raw, central_raw):
+        return info
+    try:
+        local_name = local_raw.decode("utf-8" if flags & FLAG_UTF8 else "cp437")
+    except UnicodeDecodeError:
+        return info  # zipfile reports the undecodable name
+    agreed = copy.copy(info)
+    agreed.orig_filename = local_name
+    return agreed
 
 
 def _mtime(date_time: tuple[int, ...], extra: bytes) -> float | None:
@@ -360,4 +455,4 @@ class _LocalReader:
                 expected = struct.unpack_from(fmt, record, 4)[0]
                 self.next_header = end + len(record)
         if expected is not None and expected != self._crc:
-            raise ArchiveError(CORRUPT_MEMBER, "CRC mismatch")
+            raise ChecksumError(CORRUPT_MEMBER, CRC_MISMATCH)
