@@ -81,6 +81,7 @@ def test_camera_fields() -> None:
         "make": "Vigil Test Cameras",
         "model": "TC-1",
         "serial": "SN000042",
+        "serial_source": "exif",
         "software": "vigil-tests 1.0",
         "datetime_original": "2023-07-14T18:22:05",
         "offset_time_original": "+01:00",
@@ -161,7 +162,7 @@ def test_invalid_values_are_left_out() -> None:
 def test_serial_falls_back_to_dng_camera_serial_number() -> None:
     exif = Image.Exif()
     exif[0xC62F] = "DNG-7781"
-    assert extract_exif(reopen(exif)) == {"serial": "DNG-7781"}
+    assert extract_exif(reopen(exif)) == {"serial": "DNG-7781", "serial_source": "exif"}
 
 
 def test_huge_strings_are_capped() -> None:

@@ -3,7 +3,8 @@ JSON-safe dict, and the embedded IFD1 thumbnail, which can show a picture later 
 
 `read_metadata` reads both from the container headers, before and independently of the pixel
 decode: a photo whose pixels are truncated or corrupt keeps its camera, time, place and
-thumbnail.
+thumbnail. A serial missing from the standard tags is looked for in the maker note and the XMP
+packet (`vigil.media.serials`), and `serial_source` says where it was found.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from PIL import ExifTags, Image
 
 from vigil.hashing.crypto import digest_bytes
 from vigil.media.image import open_image
+from vigil.media.serials import MAKER_NOTE, maker, makernote_serial, xmp_serial
 
 # Tag numbers (EXIF 2.32 / TIFF 6 / DNG); spelled out so the reader need not look them up.
 MAKE = 0x010F
@@ -31,6 +33,8 @@ DATETIME_ORIGINAL = 0x9003
 OFFSET_TIME_ORIGINAL = 0x9011
 BODY_SERIAL_NUMBER = 0xA431
 CAMERA_SERIAL_NUMBER = 0xC62F  # DNG, in IFD0
+EXIF_IFD = 0x8769
+XMP = 0x02BC  # XMLPacket, where TIFF and DNG keep their XMP
 COMPRESSION = 0x0103
 JPEG_IF_OFFSET = 0x0201  # JPEGInterchangeFormat
 JPEG_IF_LENGTH = 0x0202  # JPEGInterchangeFormatLength
@@ -40,6 +44,7 @@ GPS_ALTITUDE_REF, GPS_ALTITUDE = 5, 6
 
 MAX_TEXT = 256  # hostile files can carry megabytes in a "Make" tag; records stay small
 _EXIF_PREFIX = re.compile(rb"^(Exif\x00\x00){1,2}")  # the same stripping Pillow does
+_XMP_SIGNATURE = b"http://ns.adobe.com/xap/1.0/\x00"
 _DATETIME = re.compile(r"^(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _UTC_OFFSET = re.compile(r"^[+-]\d{2}:\d{2}$")
 
@@ -64,17 +69,17 @@ def read_metadata(data: bytes) -> Metadata:
     """
     img = _guard(lambda: open_image(data), None)
     if img is None:
-        raw = _jpeg_exif(data)
+        raw, xmp = _jpeg_app1(data, b"Exif\x00\x00"), _jpeg_app1(data, _XMP_SIGNATURE)
+        xmp = xmp and xmp[len(_XMP_SIGNATURE) :]
     elif img.format == "PNG" and "exif" not in img.info:
-        raw = _png_exif(data)
+        raw, xmp = _png_exif(data), img.info.get("xmp")
     else:
-        return Metadata(extract_exif(img), embedded_thumbnail(img))
-    if raw is None:
-        return Metadata({}, None)
-    exif = _guard(lambda: _parse(raw), None)
-    if exif is None:
-        return Metadata({}, None)
-    return Metadata(_fields(exif), _thumbnail(raw, exif))
+        tiff = data if img.format == "TIFF" else None  # a TIFF's own header roots its EXIF
+        return Metadata(extract_exif(img, tiff), embedded_thumbnail(img))
+    exif = _guard(lambda: _parse(raw or b""), None) or Image.Exif()
+    tiff = None if raw is None else _EXIF_PREFIX.sub(b"", raw)
+    thumbnail = None if raw is None else _thumbnail(raw, exif)
+    return Metadata(_fields(exif, tiff, xmp), thumbnail)
 
 
 def _parse(raw: bytes) -> Image.Exif:
@@ -83,28 +88,37 @@ def _parse(raw: bytes) -> Image.Exif:
     return exif
 
 
-def extract_exif(img: Image.Image) -> dict[str, Any]:
+def extract_exif(img: Image.Image, tiff: bytes | None = None) -> dict[str, Any]:
     """The EXIF fields Vigil records, present only when found and well-formed.
 
-    Keys: make, model, serial, software, datetime_original ("YYYY-MM-DDTHH:MM:SS"),
-    offset_time_original, gps ({"lat", "lon"[, "alt"]} in decimal degrees, S/W negative),
-    orientation (1-8). Never raises: each directory is read on its own, so a corrupt GPS IFD
-    still leaves the camera make, and a corrupt block yields an empty dict.
+    Keys: make, model, serial with serial_source ("exif", "makernote:<maker>" or "xmp"),
+    software, datetime_original ("YYYY-MM-DDTHH:MM:SS"), offset_time_original, gps ({"lat",
+    "lon"[, "alt"]} in decimal degrees, S/W negative), orientation (1-8). `tiff` is the TIFF
+    block the maker-note offsets count from when it is not `img.info["exif"]` (a TIFF file's
+    own bytes). Never raises: each directory is read on its own, so a corrupt GPS IFD still
+    leaves the camera make, and a corrupt block yields an empty dict.
     """
     exif = _load(img)
-    return {} if exif is None else _fields(exif)
+    if exif is None:
+        return {}
+    raw = img.info.get("exif")
+    if tiff is None and isinstance(raw, bytes):
+        tiff = _EXIF_PREFIX.sub(b"", raw)
+    return _fields(exif, tiff, img.info.get("xmp"))
 
 
-def _fields(exif: Image.Exif) -> dict[str, Any]:
+def _fields(exif: Image.Exif, tiff: bytes | None, xmp: Any) -> dict[str, Any]:
     ifd0: Mapping[int, Any] = _guard(lambda: dict(exif), {})
     sub: Mapping[int, Any] = _guard(lambda: exif.get_ifd(ExifTags.IFD.Exif), {})
     gps_ifd: Mapping[int, Any] = _guard(lambda: exif.get_ifd(ExifTags.IFD.GPSInfo), {})
+    serial = _serial(ifd0, sub, tiff, xmp if xmp is not None else ifd0.get(XMP))
 
     out: dict[str, Any] = {}
     for key, value in (
         ("make", _text(ifd0.get(MAKE))),
         ("model", _text(ifd0.get(MODEL))),
-        ("serial", _serial(sub, ifd0)),
+        ("serial", serial and serial[0]),
+        ("serial_source", serial and serial[1]),
         ("software", _text(ifd0.get(SOFTWARE))),
         ("datetime_original", _datetime(sub.get(DATETIME_ORIGINAL))),
         ("offset_time_original", _utc_offset(sub.get(OFFSET_TIME_ORIGINAL))),
@@ -146,9 +160,10 @@ def _thumbnail(raw: bytes, exif: Image.Exif) -> bytes | None:
     return thumb
 
 
-def _jpeg_exif(data: bytes) -> bytes | None:
-    """The APP1 EXIF payload of a JPEG, found by walking its markers up to the scan; a
-    segment cut short by the end of the file is returned as far as it goes."""
+def _jpeg_app1(data: bytes, signature: bytes) -> bytes | None:
+    """The first APP1 payload of a JPEG starting with `signature` (EXIF, XMP), found by
+    walking its markers up to the scan; a segment cut short by the end of the file is returned
+    as far as it goes."""
     if not data.startswith(b"\xff\xd8"):
         return None
     at = 2
@@ -161,7 +176,7 @@ def _jpeg_exif(data: bytes) -> bytes | None:
             return None
         (length,) = struct.unpack_from(">H", data, at + 2)
         payload = data[at + 4 : at + 2 + length]
-        if marker == 0xE1 and payload.startswith(b"Exif\x00\x00"):
+        if marker == 0xE1 and payload.startswith(signature):
             return payload
         at += 2 + length
     return None
@@ -251,7 +266,25 @@ def _text(value: Any) -> str | None:
     return value[:MAX_TEXT] or None
 
 
-def _serial(sub: Mapping[int, Any], ifd0: Mapping[int, Any]) -> str | None:
+def _serial(
+    ifd0: Mapping[int, Any], sub: Mapping[int, Any], tiff: bytes | None, xmp: Any
+) -> tuple[str, str] | None:
+    """(serial, where it came from). The standard tags first; then the maker note, which
+    the camera wrote, only for a maker whose note holds one (parsing it is the slow part);
+    then XMP, which an editor copied from the maker note and anyone can edit."""
+    serial = _standard_serial(sub, ifd0)
+    if serial is not None:
+        return serial, "exif"
+    found, exif_ifd = maker(_text(ifd0.get(MAKE))), ifd0.get(EXIF_IFD)
+    if found is not None and tiff is not None and isinstance(exif_ifd, int) and MAKER_NOTE in sub:
+        serial = _text(makernote_serial(tiff, exif_ifd, found, _text(ifd0.get(MODEL))))
+        if serial is not None:
+            return serial, f"makernote:{found.name}"
+    serial = _text(xmp_serial(xmp))
+    return None if serial is None else (serial, "xmp")
+
+
+def _standard_serial(sub: Mapping[int, Any], ifd0: Mapping[int, Any]) -> str | None:
     for value in (
         sub.get(BODY_SERIAL_NUMBER),
         ifd0.get(BODY_SERIAL_NUMBER),

@@ -323,6 +323,31 @@ def _prefixed_zip(head: bytes) -> tuple[str, Kind] | None:
     return None
 
 
+_ZIP_END = struct.Struct("<4sHHHHLLH")
+ZIP_TAIL_BYTES = 0xFFFF + _ZIP_END.size
+"""How many trailing bytes `zip_tail` needs: the end record and the longest comment."""
+
+
+def zip_tail(tail: bytes, size: int) -> bool:
+    """True when the last `ZIP_TAIL_BYTES` of a file of `size` bytes hold a zip's
+    end-of-central-directory record, as zipfile finds it: a self-extractor's stub (30-500 KB
+    of executable) hides every local header from `sniff`, and only the end says "zip". The
+    record is the last one; its comment must fit in the file (bytes may follow it, as a
+    signature appended to a signed self-extractor does) and its central directory must lie
+    before it, so a stray "PK\5\6" in data does not count."""
+    tail = tail[-ZIP_TAIL_BYTES:]
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + _ZIP_END.size > len(tail):
+        return False
+    _, disk, cd_disk, here, total, cd_size, cd_offset, comment = _ZIP_END.unpack_from(tail, at)
+    end_offset = size - len(tail) + at
+    if at + _ZIP_END.size + comment > len(tail) or disk != cd_disk or here > total:
+        return False
+    if 0xFFFFFFFF in (cd_size, cd_offset):  # zip64: the locator sits just before the record
+        return tail.startswith(b"PK\x06\x07", at - 20) if at >= 20 else False
+    return cd_size + cd_offset <= end_offset and (total == 0) == (cd_size == 0)
+
+
 def _mpeg_ts(head: bytes) -> tuple[str, Kind] | None:
     """MPEG transport stream (0x47 every 188 bytes) or M2TS/AVCHD (4-byte prefix, 192 bytes)."""
     for start, stride in ((0, _TS_PACKET), (4, _TS_PACKET + 4)):

@@ -19,11 +19,18 @@ from vigil.evidence.archive import Budget, ChecksumError, Member, Occurrences, i
 from vigil.hashing.conventions import pdq_version, windows_version
 from vigil.hashing.crypto import CryptoHasher
 from vigil.media.extensions import claimed_kind
-from vigil.media.sniff import SNIFF_BYTES, sniff
+from vigil.media.sniff import OCTET_STREAM, SNIFF_BYTES, TEXT, ZIP_TAIL_BYTES, sniff, zip_tail
 from vigil.model import Entry, FileRecord, Kind, Status, Task
 from vigil.pipeline.imaging import analyse_image
 
 CHUNK = 1 << 20
+_STUB_MIMES = (OCTET_STREAM, TEXT)
+"""What a self-extractor's stub sniffs as (an executable, a shell script): its zip is found
+from the end-of-central-directory record in the file's last bytes, kept while hashing."""
+_NESTED_SELF_EXTRACTOR = (
+    "self-extracting zip inside an archive: not opened (its stub hides the zip until the "
+    "member's last bytes, and a member is read once)"
+)
 
 _NOT_READ = {
     Entry.SYMLINK: "symlink: recorded, not followed",
@@ -135,8 +142,10 @@ def _analyse(
         record.mime, record.kind = sniff(head[:SNIFF_BYTES])
         keep_limit = _keep_limit(record.kind, limits, on_disk)
         kept: bytearray | None = bytearray(head) if keep_limit else None
+        tail = head
         while chunk := stream.read(CHUNK):
             hasher.update(chunk)
+            tail = chunk if len(chunk) >= ZIP_TAIL_BYTES else tail[-ZIP_TAIL_BYTES:] + chunk
             if kept is not None:
                 if len(kept) + len(chunk) > keep_limit:
                     kept = None
@@ -161,6 +170,9 @@ def _analyse(
     if verdict is not None:
         record.fail(verdict.status, verdict.message)
         return
+    self_extractor = record.mime in _STUB_MIMES and zip_tail(tail, hasher.size)
+    if self_extractor:
+        record.mime, record.kind = "application/zip", Kind.ARCHIVE
     claimed = claimed_kind(record.locator.name)
     if claimed is not None and record.kind is Kind.OTHER:
         record.fail(Status.ERROR, f"unrecognised content: the name claims {claimed.value}")
@@ -180,6 +192,8 @@ def _analyse(
         if on_disk:
             stream.seek(0)
             _descend(record, stream, limits, out, budget)
+        elif self_extractor:
+            record.fail(Status.SKIPPED, _NESTED_SELF_EXTRACTOR)
         elif kept is None:
             record.fail(
                 Status.SKIPPED,

@@ -3,10 +3,11 @@ decompressed front to back in bounded chunks straight from the archive stream.
 
 py7zr's public extraction API writes whole members to files or factory objects and refuses
 hostile names, so members are read with the same per-folder decompressor it uses internally
-(`Folder.get_decompressor`). Memory per member is one chunk plus the decoder's dictionary;
-a member is never buffered whole. Members nobody read are decompressed and discarded when the
-next member of the same folder is wanted (and charged to the budget). The 7z header sits at
-the end of the file, so a truncated 7z lists nothing: it raises "truncated archive".
+(`Folder.get_decompressor`, its zstd stage replaced by `sevenzip_zstd`'s). Memory per member
+is one chunk plus the decoder's dictionary; a member is never buffered whole. Members nobody
+read are decompressed and discarded when the next member of the same folder is wanted (and
+charged to the budget). The 7z header sits at the end of the file, so a truncated 7z lists
+nothing: it raises "truncated archive".
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import lzma
 import struct
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 import py7zr
@@ -40,6 +42,7 @@ from vigil.evidence.archive import (
     read_limited,
 )
 from vigil.evidence.formats.sevenzip_binary import SevenZip, find_binary
+from vigil.evidence.formats.sevenzip_zstd import folder_decompressor
 from vigil.model import Entry, display_name
 
 SIGNATURE = b"7z\xbc\xaf\x27\x1c"
@@ -76,15 +79,19 @@ class SevenZipFormat:
 
     def iter_members(self, stream: BinaryIO, *, name: bytes, budget: Budget) -> Iterator[Member]:
         start = stream.tell()
-        try:
-            archive = py7zr.SevenZipFile(stream, mode="r")
-        except py7zr.exceptions.PasswordRequired as exc:
-            raise ArchiveError(ENCRYPTED_ARCHIVE, "the header is encrypted") from exc
-        except _PY7ZR_ERRORS as exc:
-            raise ArchiveError(_why_unreadable(stream, start), str(exc)) from exc
         exe = find_binary()
         sevenzip = SevenZip(exe, stream, start, budget) if exe else None
         try:
+            try:
+                archive = py7zr.SevenZipFile(stream, mode="r")
+            except py7zr.exceptions.PasswordRequired as exc:
+                raise ArchiveError(ENCRYPTED_ARCHIVE, "the header is encrypted") from exc
+            except _PY7ZR_ERRORS as exc:
+                reason = _why_unreadable(stream, start)
+                if reason != CORRUPT_ARCHIVE:
+                    raise ArchiveError(reason, str(exc)) from exc
+                yield from _listed_by_7zip(sevenzip, budget, exc)
+                return
             with archive:
                 yield from _members(archive, stream, budget, sevenzip)
         finally:
@@ -115,7 +122,7 @@ class _Folder:
         self.broken: str | None = None
         self.unsupported = False
         try:
-            self._decoder = folder.get_decompressor(packsize, True)
+            self._decoder = folder_decompressor(folder, packsize)
         except py7zr.exceptions.UnsupportedCompressionMethodError:
             self.broken = UNSUPPORTED_METHOD
             self.unsupported = True
@@ -236,15 +243,87 @@ def _members(
                 reader = _MemberReader(current.metered, f.uncompressed, f.crc32)
                 member._read = reader.read
         if reader is not None and member.entry is Entry.SYMLINK:
-            member._read = None
-            try:
-                member.link_target = display_name(read_limited(reader.read, LINK_TARGET_MAX))
-            except ArchiveError as exc:
-                if exc.reason not in (TRUNCATED, CORRUPT_MEMBER):
-                    raise
-                member.error = exc.reason
+            _read_link(member, reader)
         previous = reader
         yield member
+
+
+def _read_link(member: Member, reader: _MemberReader) -> None:
+    """A 7z symlink's target is its content: read it now, the member has no bytes to hash."""
+    member._read = None
+    try:
+        member.link_target = display_name(read_limited(reader.read, LINK_TARGET_MAX))
+    except ArchiveError as exc:
+        if exc.reason not in (TRUNCATED, CORRUPT_MEMBER):
+            raise
+        member.error = exc.reason
+
+
+def _listed_by_7zip(
+    sevenzip: SevenZip | None, budget: Budget, cause: Exception
+) -> Iterator[Member]:
+    """Members of an archive whose header py7zr cannot parse (`cause`), listed and read by
+    7-Zip; valid archives with header blocks py7zr does not know end up here. When 7-Zip
+    is missing or cannot list it either, the archive is corrupt, saying which and why."""
+    if sevenzip is None:
+        raise ArchiveError(
+            CORRUPT_ARCHIVE, f"{cause}; install 7zip to try 7-Zip, which reads more headers"
+        )
+    listed = 0
+    try:
+        for fields in sevenzip.listing():
+            listed += 1
+            yield _listed_member(fields, sevenzip, budget)
+    except ArchiveError as exc:
+        if listed or exc.reason != CORRUPT_ARCHIVE:
+            raise
+        raise ArchiveError(CORRUPT_ARCHIVE, f"{cause}; {exc.detail}") from exc
+
+
+_UNIX_TYPES = {"-": Entry.MEMBER, "d": Entry.DIRECTORY, "l": Entry.SYMLINK, "p": Entry.FIFO}
+_UNIX_TYPES |= {"s": Entry.SOCKET, "c": Entry.DEVICE, "b": Entry.DEVICE}
+
+
+def _listed_member(fields: dict[str, str], sevenzip: SevenZip, budget: Budget) -> Member:
+    """A member from its `7zz l -slt` block: `Attributes` is "A -rw-r--r--" (Windows
+    letters, then the Unix mode string when one is stored), `CRC` hex, `Modified` UTC."""
+    name = fields.get("Path", "")
+    windows, _, unix = fields.get("Attributes", "").partition(" ")
+    entry = _UNIX_TYPES.get(unix[:1], Entry.OTHER) if unix else Entry.MEMBER
+    if not unix and "D" in windows:
+        entry = Entry.DIRECTORY
+    size = int(fields.get("Size") or 0)
+    packed = int(fields["Packed Size"]) if fields.get("Packed Size") else None
+    member = Member(
+        name=name.encode("utf-8", "surrogateescape"),
+        entry=entry,
+        size=size,
+        compressed_size=packed,
+        mtime=_utc(fields.get("Modified", "")),
+    )
+    if fields.get("Encrypted") == "+":
+        member.encrypted = True
+        member.error = ENCRYPTED_MEMBER
+    elif entry in (Entry.MEMBER, Entry.SYMLINK) and size == 0:
+        member._read = _empty if entry is Entry.MEMBER else None
+    elif entry in (Entry.MEMBER, Entry.SYMLINK):
+        crc = int(fields["CRC"], 16) if fields.get("CRC") else None
+        metered = budget.meter(sevenzip.reader(name).read, packed=packed)
+        reader = _MemberReader(metered, size, crc)
+        member._read = reader.read
+        if entry is Entry.SYMLINK:
+            _read_link(member, reader)
+    return member
+
+
+def _utc(modified: str) -> float | None:
+    """7-Zip's `2024-05-01 12:00:00.1234567` (in UTC, as listed here) as a timestamp."""
+    try:
+        moment = datetime.strptime(modified[:19], "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+    fraction = float(f"0.{modified[20:]}") if modified[20:].isdigit() else 0.0
+    return moment.replace(tzinfo=UTC).timestamp() + fraction
 
 
 def _empty(n: int) -> bytes:

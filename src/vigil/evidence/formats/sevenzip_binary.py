@@ -8,6 +8,10 @@ archive that is not a plain file of its own (a member of another archive, in mem
 stream) is copied once to a private temporary file (mode 0600, in the system temp dir,
 never beside the evidence), at most `Budget.max_total_bytes`, and deleted when the archive's
 members are done.
+
+When py7zr cannot parse an archive's header at all (7-Zip writes header blocks py7zr does
+not know, such as kArchiveProperties), `SevenZip.listing` lists the members with
+`7zz l -slt -ba` instead, streamed line by line, and each is then read as above.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Iterator
 from typing import IO, BinaryIO
 
 from vigil.errors import ArchiveError
-from vigil.evidence.archive import BOMB, CHUNK, CORRUPT_MEMBER, TRUNCATED, Budget
+from vigil.evidence.archive import BOMB, CHUNK, CORRUPT_ARCHIVE, CORRUPT_MEMBER, TRUNCATED, Budget
 
 BINARIES = ("7zz", "7z")
 TIMEOUT = 600.0
@@ -72,6 +77,36 @@ class SevenZip:
                     raise ArchiveError(BOMB, f"archive over {limit} bytes to hand to 7-Zip")
                 out.write(chunk)
         return path
+
+    def listing(self) -> Iterator[dict[str, str]]:
+        """Each member's `Key = Value` block of `7zz l -slt -ba`, in header order. Names
+        come as UTF-8 (`-sccUTF-8`) and times in UTC (`TZ`); a failed listing raises
+        CORRUPT_ARCHIVE with 7-Zip's message once the blocks it did print are given out."""
+        argv = [self.exe, "l", "-slt", "-ba", "-sccUTF-8", "-spd", "-p", "-bd", "--"]
+        with tempfile.TemporaryFile() as stderr:
+            proc = subprocess.Popen(
+                [*argv, self.path()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env={**os.environ, "TZ": "UTC0"},
+            )
+            timer = threading.Timer(TIMEOUT, proc.kill)
+            timer.daemon = True
+            timer.start()
+            try:
+                assert proc.stdout is not None
+                yield from _blocks(proc.stdout)
+            finally:
+                timer.cancel()
+                if proc.poll() is None:
+                    proc.kill()
+                rc = proc.wait()
+                proc.stdout.close()
+            if rc != 0:
+                stderr.seek(0)
+                message = " ".join(stderr.read(4096).decode("utf-8", "replace").split())
+                raise ArchiveError(CORRUPT_ARCHIVE, f"7-Zip exit {rc}: {message[:300]}")
 
     def stop(self) -> None:
         if self._current is not None:
@@ -146,3 +181,18 @@ class _Process:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+
+
+def _blocks(lines: IO[bytes]) -> Iterator[dict[str, str]]:
+    """`Key = Value` lines grouped into one dict per member (blocks end at a blank line)."""
+    block: dict[str, str] = {}
+    for raw in lines:
+        line = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
+        key, sep, value = line.partition(" = ")
+        if sep:
+            block[key] = value
+        elif not line and block:
+            yield block
+            block = {}
+    if block:
+        yield block
