@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 from vigil.errors import HashSetFormatError
 
@@ -188,35 +188,39 @@ def head_lines(head: bytes, limit: int = 20) -> list[str]:
 
 
 def iter_lines(path: Path, *, legacy: bool = False) -> Iterator[tuple[int, str]]:
-    """(1-based line number, text without line end) for every line of a text file.
+    """(1-based line number, text without line end) for every line of a text file
+    (`iter_stream_lines`)."""
+    with open(path, "rb") as fh:
+        yield from iter_stream_lines(fh, legacy=legacy)
+
+
+def iter_stream_lines(fh: IO[bytes], *, legacy: bool = False) -> Iterator[tuple[int, str]]:
+    """(1-based line number, text without line end) for every line of a binary stream (a
+    file, or a zip member).
 
     A UTF-8 BOM is dropped and CRLF accepted. Lines must be UTF-8; `legacy` formats fall
     back to Latin-1 per line (old Windows-era lists carry names in 8-bit code pages).
     NUL bytes or lines past MAX_LINE mean "not a text list" and raise.
     """
-    with open(path, "rb") as fh:
-        number = 0
-        while True:
-            raw = fh.readline(MAX_LINE + 1)
-            if not raw:
-                break
-            number += 1
-            if len(raw) > MAX_LINE:
-                raise HashSetFormatError("line too long (not a text hash list?)", line=number)
-            if number == 1:
-                raw = strip_bom(raw)
-            if b"\0" in raw:
-                raise HashSetFormatError("NUL byte (binary file?)", line=number)
-            raw = raw.rstrip(b"\n").rstrip(b"\r")
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                if not legacy:
-                    raise HashSetFormatError(
-                        f"not valid UTF-8 at byte {exc.start}", line=number
-                    ) from None
-                text = raw.decode("latin-1")
-            yield number, text
+    number = 0
+    while raw := fh.readline(MAX_LINE + 1):
+        number += 1
+        if len(raw) > MAX_LINE:
+            raise HashSetFormatError("line too long (not a text hash list?)", line=number)
+        if number == 1:
+            raw = strip_bom(raw)
+        if b"\0" in raw:
+            raise HashSetFormatError("NUL byte (binary file?)", line=number)
+        raw = raw.rstrip(b"\n").rstrip(b"\r")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if not legacy:
+                raise HashSetFormatError(
+                    f"not valid UTF-8 at byte {exc.start}", line=number
+                ) from None
+            text = raw.decode("latin-1")
+        yield number, text
 
 
 def check_not_empty(path: Path) -> None:

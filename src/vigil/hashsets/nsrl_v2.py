@@ -21,16 +21,15 @@ from typing import IO
 
 from vigil.errors import HashSetFormatError
 from vigil.hashsets.entry import (
-    MAX_LINE,
     HashEntry,
     cell,
     columns,
     header_key,
+    iter_stream_lines,
     make_extra,
     no_entries,
     opt_hex,
     opt_int,
-    strip_bom,
 )
 
 _ALIASES = {
@@ -62,29 +61,9 @@ def parse_header_line(text: str) -> list[str]:
         return []
 
 
-def stream_lines(fh: IO[bytes]) -> Iterator[tuple[int, str]]:
-    """(1-based line number, text) of a binary stream: the rules of `entry.iter_lines` with
-    `legacy=True` (BOM dropped, CRLF accepted, Latin-1 for a non-UTF-8 line, NUL bytes or a
-    line past MAX_LINE refused), for streams that are not plain files such as zip members."""
-    number = 0
-    while raw := fh.readline(MAX_LINE + 1):
-        number += 1
-        if len(raw) > MAX_LINE:
-            raise HashSetFormatError("line too long (not a text hash list?)", line=number)
-        if number == 1:
-            raw = strip_bom(raw)
-        if b"\0" in raw:
-            raise HashSetFormatError("NUL byte (binary file?)", line=number)
-        raw = raw.rstrip(b"\n").rstrip(b"\r")
-        try:
-            yield number, raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield number, raw.decode("latin-1")
-
-
 def read_text(fh: IO[bytes]) -> Iterator[HashEntry]:
     """Entries of an NSRLFile.txt stream, one per line (RDS 2.x repeats a hash per product)."""
-    lines = stream_lines(fh)
+    lines = iter_stream_lines(fh, legacy=True)
     reader = csv.reader((text + "\n" for _, text in lines), strict=True)
     cols: dict[str, int] | None = None
     count = 0

@@ -8,13 +8,13 @@ name, never "everything categorised", which would mix non-pertinent files into a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vigil.errors import ConfigError, VigilError
+from vigil.reports.atomic import atomic_output
 from vigil.reports.hash_lists import write_csv, write_hashdeep, write_md5sum
 from vigil.reports.provenance import comment_lines, export_provenance, write_sidecar
 from vigil.reports.vics_export import categorised_media, export_vics
@@ -61,23 +61,15 @@ def _write_list(
     entries = categorised_media(store, names=names)
     if categories is not None:
         entries = (e for e in entries if e.category in categories)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-    try:
-        # csv writes its own CRLF; md5sum and hashdeep lines end in LF on every OS
-        with tmp.open("w", encoding="utf-8", newline="" if fmt == "csv" else "\n") as fh:
-            if fmt == "md5sum":
-                count = write_md5sum(entries, fh)
-            elif fmt == "hashdeep":
-                count = write_hashdeep(entries, fh, comment_lines(doc))
-            else:
-                count = write_csv(entries, fh, store.scheme)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out_path)
-    except OSError as exc:
-        raise VigilError(f"cannot write {out_path}: {exc.strerror or exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+    # csv writes its own CRLF; md5sum and hashdeep lines end in LF on every OS
+    newline = "" if fmt == "csv" else "\n"
+    with atomic_output(out_path, "w", encoding="utf-8", newline=newline) as fh:
+        if fmt == "md5sum":
+            count = write_md5sum(entries, fh)
+        elif fmt == "hashdeep":
+            count = write_hashdeep(entries, fh, comment_lines(doc))
+        else:
+            count = write_csv(entries, fh, store.scheme)
     return count
 
 

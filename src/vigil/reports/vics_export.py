@@ -8,7 +8,6 @@ reads), UK codes as region `UK` (2.0 only), never UK codes under a Project VIC c
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -18,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from vigil.categories import CategoryScheme
-from vigil.errors import ConfigError, StoreError, VigilError
+from vigil.errors import ConfigError, StoreError
 from vigil.hashsets import HashEntry, write_vics
 from vigil.hashsets.vics_export import check_version
 from vigil.model import Locator, display_name
+from vigil.reports.atomic import atomic_output
 from vigil.store import CaseStore
 from vigil.store.schema import files
 
@@ -130,18 +130,9 @@ def export_vics(
     if region is None:
         raise ConfigError(f"no VICS region says the {store.scheme.name} category scheme")
     check_version(version, region)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as fh:
-            entries = categorised_media(store, names=names)
-            if categories is not None:
-                entries = (e for e in entries if e.category in categories)
-            count = write_vics(entries, fh, version=version, region=region)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out_path)
-    except OSError as exc:
-        raise VigilError(f"cannot write {out_path}: {exc.strerror or exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_output(out_path) as fh:
+        entries = categorised_media(store, names=names)
+        if categories is not None:
+            entries = (e for e in entries if e.category in categories)
+        count = write_vics(entries, fh, version=version, region=region)
     return count
