@@ -9,7 +9,7 @@ DEMO_LISTS := demo-lists
 
 # Debian packages the tests use as independent oracles or fallback decoders; tests that need
 # one skip, saying so, where it is missing (e.g. a laptop without root).
-APT_PACKAGES := hashdeep 7zip
+APT_PACKAGES := hashdeep 7zip libimage-exiftool-perl
 
 .PHONY: install system-deps test demo lint bench clean
 

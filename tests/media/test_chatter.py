@@ -3,6 +3,7 @@ item 12): libtiff writes to fd 2 from C, Pillow warns through Python `warnings`.
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 import warnings
@@ -47,6 +48,20 @@ def test_python_warnings_and_stderr_are_collected_tidily(capfd: pytest.CaptureFi
     assert capfd.readouterr().err == ""
     os.write(2, b"after\n")  # fd 2 is restored
     assert capfd.readouterr().err == "after\n"
+
+
+@pytest.mark.parametrize("name", ["PIL.TiffImagePlugin", "exifread", "vigil.media.exiftool"])
+def test_decoder_loggers_warn_into_the_notes_not_the_log(
+    name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    logger = logging.getLogger(name)
+    with caplog.at_level(logging.DEBUG), captured() as notes:
+        logger.warning("Possibly corrupted field %s", "SerialNumber")
+        logger.info("opened")  # progress, not a problem with the file
+    assert notes == ["Possibly corrupted field SerialNumber"]
+    assert caplog.records == []
+    logger.warning("outside a file")  # the loggers are as they were
+    assert [r.getMessage() for r in caplog.records] == ["outside a file"]
 
 
 def test_a_clean_image_has_no_warnings() -> None:

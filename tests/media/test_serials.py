@@ -1,10 +1,19 @@
 """Camera serials outside the standard EXIF tags (issue 7, item 9): each maker's MakerNote laid
-out byte for byte as that maker writes it, and the XMP packet, in JPEGs and PNGs built here."""
+out byte for byte as that maker writes it, and the XMP packet, in JPEGs and PNGs built here.
+Notes only ExifTool decodes are read by the real exiftool; those tests skip without it."""
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
+import signal
 import struct
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +22,7 @@ from PIL import PngImagePlugin
 
 from tests.helpers import gradient_image, image_bytes
 from vigil.config import Limits
-from vigil.media import serials
+from vigil.media import exiftool, serials
 from vigil.media.exif import read_metadata
 from vigil.model import FileRecord, Locator, Status
 from vigil.pipeline.imaging import analyse_image
@@ -37,8 +46,8 @@ def ifd(end: str, at: int, entries: list[Entry]) -> bytes:
     return table + struct.pack(end + "I", 0) + data
 
 
-def text(value: str) -> tuple[int, int, bytes]:
-    raw = value.encode() + b"\x00"
+def text(value: str | bytes) -> tuple[int, int, bytes]:
+    raw = (value if isinstance(value, bytes) else value.encode()) + b"\x00"
     return ASCII, len(raw), raw
 
 
@@ -76,7 +85,7 @@ def canon_note(serial: int) -> Callable[[int], bytes]:
     )
 
 
-def nikon_note(serial: str) -> Callable[[int], bytes]:
+def nikon_note(serial: str | bytes) -> Callable[[int], bytes]:
     """Nikon type 3: "Nikon\\0" + version 2.10, then a TIFF header of its own, whose origin
     the directory's offsets count from; 0x001D SerialNumber is a string."""
     inner = ifd(
@@ -149,19 +158,36 @@ def test_canon_eos_1d_serial_is_six_digits() -> None:
 
 
 def test_standard_body_serial_wins_and_spares_the_maker_note_parse(monkeypatch) -> None:
-    calls: list[int] = []
-    parse = serials.exifread.process_file
+    calls: list[str] = []
+    parse, ask = serials.exifread.process_file, exiftool.shared.read
     monkeypatch.setattr(
-        serials.exifread, "process_file", lambda *a, **k: calls.append(1) or parse(*a, **k)
+        serials.exifread, "process_file", lambda *a, **k: calls.append("exifread") or parse(*a, **k)
+    )
+    monkeypatch.setattr(
+        exiftool.shared, "read", lambda *a, **k: calls.append("exiftool") or ask(*a, **k)
     )
     body = (0xA431, *text("BODY-77"))
     with_body = exif_block("<", "Canon", "Canon EOS R5", canon_note(1), [body])
-    panasonic = exif_block("<", "Panasonic", "DC-GH5", canon_note(1))  # no serial ExifRead reads
+    sony_body = exif_block("<", "SONY", "ILCE-7M3", sony_note(b"\x01\x02\x03\x04\x05\x06"), [body])
+    phone = exif_block("<", "Apple", "iPhone 12", canon_note(1))  # phone notes hold no serial
     assert found(jpeg(with_body)) == ("BODY-77", "exif")
-    assert found(jpeg(panasonic)) == (None, None)
+    assert found(jpeg(sony_body)) == ("BODY-77", "exif")
+    assert found(jpeg(phone)) == (None, None)
     assert calls == []
     assert found(jpeg(CANON))[1] == "makernote:Canon"
-    assert calls == [1]
+    assert calls == ["exifread"]
+
+
+def test_exifread_warnings_are_kept_on_the_record(caplog: pytest.LogCaptureFixture) -> None:
+    """ExifRead logs what it finds wrong on its own logger; like Pillow's, it belongs to the
+    file's record, not to the ingest log."""
+    block = exif_block(">", "NIKON CORPORATION", "NIKON D750", nikon_note(b"30\xff12"))
+    record = FileRecord(Locator(b"DSC_0002.JPG"))
+    with caplog.at_level(logging.WARNING):
+        analyse_image(record, jpeg(block), Limits())
+    assert record.status is Status.OK
+    assert "Possibly corrupted field SerialNumber in MakerNote IFD" in record.warnings
+    assert "Possibly corrupted" not in caplog.text
 
 
 def test_truncated_photo_keeps_the_maker_note_serial() -> None:
@@ -227,3 +253,285 @@ def test_xmp_with_a_dtd_or_too_big_is_not_parsed() -> None:
 def test_hostile_maker_notes_never_raise(make: str, junk: bytes) -> None:
     serial, source = found(jpeg(exif_block("<", make, "X", lambda _at: junk + b"\x00" * 8)))
     assert serial is None or (isinstance(serial, str) and source.startswith("makernote:"))
+
+
+# Makers only ExifTool decodes. Values are as ExifTool prints them, the form an examiner sees
+# running exiftool on the photo.
+
+needs_exiftool = pytest.mark.skipif(
+    shutil.which("exiftool") is None,
+    reason="exiftool is not installed (Debian: libimage-exiftool-perl; `make install`)",
+)
+SONY_CIPHER = bytes((b**3) % 249 if b < 249 else b for b in range(256))
+
+
+def panasonic_note(serial: bytes) -> Callable[[int], bytes]:
+    """Panasonic: "Panasonic\0\0\0", then an IFD whose offsets count from the TIFF header;
+    0x0025 InternalSerialNumber is 16 bytes, NUL-padded."""
+    entries = [(0x0001, UNDEFINED, 4, b"0121"), (0x0025, UNDEFINED, 16, serial.ljust(16, b"\0"))]
+    return lambda at: b"Panasonic\x00\x00\x00" + ifd("<", at + 12, entries)
+
+
+def olympus_equipment_note(serial: str, internal: str) -> Callable[[int], bytes]:
+    """Olympus since the E-1: "OLYMPUS\0" + byte order + version 3, an IFD whose offsets
+    count from the maker-note start, and 0x2010 pointing (type 13, IFD) at the Equipment
+    directory, whose 0x0101 SerialNumber is 32 characters and 0x0102 InternalSerialNumber
+    another number of the same body."""
+    main = len(ifd("<", 12, [(0x2010, 13, 1, b"\x00" * 4)]))
+    equipment = [
+        (0x0000, UNDEFINED, 4, b"0100"),  # EquipmentVersion
+        (0x0101, ASCII, 32, serial.encode().ljust(32, b"\x00")),
+        (0x0102, ASCII, 32, internal.encode().ljust(32, b"\x00")),
+    ]
+    return lambda _at: (
+        b"OLYMPUS\x00II\x03\x00"
+        + ifd("<", 12, [(0x2010, 13, 1, struct.pack("<I", 12 + main))])
+        + ifd("<", 12 + main, equipment)
+    )
+
+
+def sony_note(serial: bytes) -> Callable[[int], bytes]:
+    """Sony: "SONY DSC \0\0\0", then an IFD whose offsets count from the TIFF header; 0x9050
+    is a block enciphered byte by byte (b -> b**3 mod 249, bytes 249-255 unchanged). On
+    ILCE-7M3-generation bodies (layout 9050b) InternalSerialNumber is its bytes 0x88-0x8D."""
+    plain = bytearray(0x200)
+    plain[0x88:0x8E] = serial
+    block = bytes(plain).translate(SONY_CIPHER)
+    return lambda at: (
+        b"SONY DSC \x00\x00\x00" + ifd("<", at + 12, [(0x9050, UNDEFINED, 512, block)])
+    )
+
+
+def pentax_note(serial: str) -> Callable[[int], bytes]:
+    """Pentax and Ricoh-made Pentax bodies: "AOC\0" + byte order, then an IFD whose offsets
+    count from the TIFF header; 0x0229 SerialNumber is a string."""
+    entries = [(0x0000, 1, 4, b"\x03\x00\x00\x00"), (0x0229, *text(serial))]  # version 3.0.0.0
+    return lambda at: b"AOC\x00II" + ifd("<", at + 6, entries)
+
+
+PANASONIC = exif_block("<", "Panasonic", "DC-GH5", panasonic_note(b"F541209250339"))
+OLYMPUS_NEW = exif_block(
+    "<", "OLYMPUS IMAGING CORP.", "E-M5", olympus_equipment_note("BHP201234", "4100112019")
+)
+SONY = exif_block("<", "SONY", "ILCE-7M3", sony_note(b"\x12\x34\x56\x78\x9a\x0b"))
+PENTAX = exif_block(
+    "<", "RICOH IMAGING COMPANY, LTD.", "PENTAX K-3 Mark III", pentax_note("4512345")
+)
+
+
+@needs_exiftool
+@pytest.mark.parametrize(
+    ("block", "serial", "source"),
+    [
+        (PANASONIC, "(F54) 2012:09:25 no. 0339", "makernote:Panasonic"),
+        (OLYMPUS_NEW, "BHP201234", "makernote:Olympus"),  # the body's, not the internal one
+        (SONY, "123456789a0b", "makernote:Sony"),
+        (PENTAX, "4512345", "makernote:Pentax"),  # a number in ExifTool's JSON, kept as text
+    ],
+    ids=["panasonic", "olympus-equipment", "sony-9050", "pentax"],
+)
+def test_serial_from_the_maker_note_by_exiftool(block: bytes, serial: str, source: str) -> None:
+    record = FileRecord(Locator(b"P1000001.JPG"))
+    analyse_image(record, jpeg(block), Limits())
+    assert (record.exif.get("serial"), record.exif.get("serial_source")) == (serial, source)
+    assert record.warnings == []
+
+
+@needs_exiftool
+@pytest.mark.parametrize(
+    ("model", "serial"), [("ILCE-7M3", "123456789a0b"), ("ILCE-1", "56789a0b0000")]
+)
+def test_sony_layout_follows_the_model(model: str, serial: str) -> None:
+    """The model picks where in 0x9050 the serial is (an ILCE-1 keeps it 2 bytes later),
+    which is why the reduced block carries the Model."""
+    block = exif_block("<", "SONY", model, sony_note(b"\x12\x34\x56\x78\x9a\x0b"))
+    assert found(jpeg(block)) == (serial, "makernote:Sony")
+
+
+def test_without_exiftool_the_serial_is_absent_and_noted(monkeypatch) -> None:
+    monkeypatch.setattr(exiftool, "shared", exiftool.ExifTool("vigil-no-such-exiftool"))
+    record = FileRecord(Locator(b"P1000001.JPG"))
+    analyse_image(record, jpeg(PANASONIC), Limits())
+    assert record.status is Status.OK
+    assert "serial" not in record.exif and record.exif["make"] == "Panasonic"
+    assert len(record.warnings) == 1
+    assert record.warnings[0].startswith("exiftool could not start")
+
+
+def script(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "exiftool"
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o700)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("exec sleep 60\n", "no answer in time"),
+        ("exit 0\n", "exiftool exited"),
+        (  # answers every request, with something that is not JSON
+            'while read -r line; do case "$line" in -execute*) echo "not json";'
+            ' echo "{ready${line#-execute}}";; esac; done\n',
+            "Expecting value",
+        ),
+    ],
+    ids=["hangs", "exits", "garbage"],
+)
+def test_a_failing_exiftool_costs_the_serial_not_the_file(
+    monkeypatch, tmp_path: Path, body: str, why: str
+) -> None:
+    tool = exiftool.ExifTool(script(tmp_path, body), timeout=0.5)
+    monkeypatch.setattr(exiftool, "shared", tool)
+    for name in (b"P1000001.JPG", b"P1000002.JPG"):  # the second starts a fresh process
+        record = FileRecord(Locator(name))
+        started = time.monotonic()
+        analyse_image(record, jpeg(PANASONIC), Limits())
+        assert time.monotonic() - started < 5
+        assert record.status is Status.OK and "serial" not in record.exif
+        assert len(record.warnings) == 1 and why in record.warnings[0]
+    tool.close()
+
+
+class Starts:
+    """Counts the exiftool processes `vigil.media.exiftool` starts."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.procs: list[subprocess.Popen] = []
+        popen = subprocess.Popen
+
+        def counted(*args, **kwargs) -> subprocess.Popen:
+            self.procs.append(popen(*args, **kwargs))
+            return self.procs[-1]
+
+        monkeypatch.setattr(exiftool.subprocess, "Popen", counted)
+
+
+def panasonic_block() -> bytes:
+    return PANASONIC[len(b"Exif\x00\x00") :]
+
+
+@needs_exiftool
+def test_after_a_hang_the_next_request_is_answered(tmp_path: Path) -> None:
+    """The same client, its process killed on a timeout, starts a working one."""
+    real = shutil.which("exiftool")
+    hang_once = f"[ -e {tmp_path}/hung ] || {{ touch {tmp_path}/hung; exec sleep 60; }}\n"
+    tool = exiftool.ExifTool(script(tmp_path, hang_once + f'exec {real} "$@"\n'), timeout=0.5)
+    tags = ["InternalSerialNumber"]
+    assert tool.read(panasonic_block(), tags, ".exif") is None
+    tool.timeout = 10
+    assert tool.read(panasonic_block(), tags, ".exif") == {
+        "Panasonic:InternalSerialNumber": "(F54) 2012:09:25 no. 0339"
+    }
+    tool.close()
+
+
+@needs_exiftool
+def test_one_process_answers_many_requests_and_exits_on_close(monkeypatch) -> None:
+    starts = Starts(monkeypatch)
+    tool = exiftool.ExifTool()
+    answers = [tool.read(panasonic_block(), ["InternalSerialNumber"], ".exif") for _ in range(40)]
+    assert all(
+        a == {"Panasonic:InternalSerialNumber": "(F54) 2012:09:25 no. 0339"} for a in answers
+    )
+    assert len(starts.procs) == 1
+    tool.close()
+    assert starts.procs[0].wait(timeout=5) == 0  # asked to stop, not killed
+
+
+@needs_exiftool
+def test_a_forked_child_starts_its_own_process(monkeypatch) -> None:
+    """Worker pools fork: a child must neither talk to its parent's process nor end it."""
+    starts = Starts(monkeypatch)
+    tool = exiftool.ExifTool()
+    block, tags = panasonic_block(), ["InternalSerialNumber"]
+    assert tool.read(block, tags, ".exif")
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (runs in the child)
+        try:
+            tool.close()  # as atexit would in a child that exits normally
+            answer = tool.read(block, tags, ".exif")
+            ours = starts.procs[-1].pid if len(starts.procs) == 2 else 0
+            os.write(writer, f"{bool(answer)} {ours}".encode())
+            tool.close()
+        finally:
+            os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as pipe:
+        answered, ours = pipe.read().split()
+    os.waitpid(child, 0)
+    assert answered == "True" and int(ours) not in (0, starts.procs[0].pid)
+    assert tool.read(block, tags, ".exif")
+    assert len(starts.procs) == 1  # the parent's process survived the child
+    tool.close()
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@needs_exiftool
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_exiftool_dies_with_a_killed_worker(tmp_path: Path) -> None:
+    """ExifTool never exits at the end of its input; a worker killed by a crash or kill -9
+    must not leave it behind. (The killed worker's scratch directory goes to tmp_path.)"""
+    code = (
+        "import sys; from vigil.media import exiftool; exiftool._SCRATCH = sys.argv[1];"
+        "exiftool.shared.read(sys.stdin.buffer.read(), ['SerialNumber'], '.exif');"
+        "print('ready', flush=True); sys.stdin.close(); __import__('time').sleep(60)"
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    worker.stdin.write(panasonic_block())
+    worker.stdin.close()
+    assert worker.stdout.readline() == b"ready\n"
+    (tool,) = children(worker.pid)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait()
+    deadline = time.monotonic() + 5
+    while running(tool) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running(tool)
+
+
+EXIFTOOL_NOTES = [
+    ("SONY", b"SONY DSC \x00\x00\x00"),
+    ("Panasonic", b"Panasonic\x00\x00\x00"),
+    ("OLYMPUS CORPORATION", b"OLYMPUS\x00II\x03\x00"),
+    ("PENTAX", b"AOC\x00II"),
+    ("LEICA", b"LEICA\x00\x00\x00"),
+]
+
+
+@needs_exiftool
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(EXIFTOOL_NOTES), st.binary(max_size=2048))
+def test_hostile_maker_notes_for_exiftool_never_raise(
+    maker: tuple[str, bytes], junk: bytes
+) -> None:
+    make, head = maker
+    block = exif_block("<", make, "X", lambda _at: head + junk + b"\x00" * 8)
+    record = FileRecord(Locator(b"junk.jpg"))
+    analyse_image(record, jpeg(block), Limits())
+    serial, source = record.exif.get("serial"), record.exif.get("serial_source")
+    assert serial is None or (isinstance(serial, str) and source.startswith("makernote:"))
+    assert not any("exiftool" in w for w in record.warnings)  # answered, not failed

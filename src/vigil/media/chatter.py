@@ -1,6 +1,7 @@
-"""Decoder chatter captured per file: Python warnings, the `PIL` logger, and what C libraries
-(libtiff, libjpeg, libheif) write straight to file descriptor 2. Kept on the record as
-`warnings` instead of flooding the ingest log, where it cannot be told apart per file."""
+"""Decoder chatter captured per file: Python warnings, the warnings of the `PIL`, `exifread`
+and `vigil.media` loggers, and what C libraries (libtiff, libjpeg, libheif) write straight to
+file descriptor 2. Kept on the record as `warnings` instead of flooding the ingest log, where
+it cannot be told apart per file."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 MAX_NOTES = 20  # a hostile file can warn once per tile; the first few say what is wrong
 MAX_NOTE = 200
 _MAX_STDERR = 64 * 1024
+_LOGGERS = ("PIL", "exifread", "vigil.media")
 
 
 class _Collect(logging.Handler):
@@ -41,16 +43,18 @@ def captured() -> Iterator[list[str]]:
     in the worker processes; the block's own `sys.stderr` writes are captured too.
     """
     notes: list[str] = []
-    logger = logging.getLogger("PIL")
-    handler, propagate = _Collect(notes), logger.propagate
+    handler = _Collect(notes)
+    loggers = [logging.getLogger(name) for name in _LOGGERS]
+    propagate = [logger.propagate for logger in loggers]
     scratch = _scratch()
     os.lseek(scratch, 0, os.SEEK_SET)
     os.ftruncate(scratch, 0)
     sys.stderr.flush()
     saved = os.dup(2)
     os.dup2(scratch, 2)
-    logger.addHandler(handler)
-    logger.propagate = False
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False  # the file's notes are kept on its record, not logged too
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -60,8 +64,9 @@ def captured() -> Iterator[list[str]]:
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
-        logger.removeHandler(handler)
-        logger.propagate = propagate
+        for logger, before in zip(loggers, propagate, strict=True):
+            logger.removeHandler(handler)
+            logger.propagate = before
         os.lseek(scratch, 0, os.SEEK_SET)
         notes.extend(os.read(scratch, _MAX_STDERR).decode("utf-8", "replace").splitlines())
         notes[:] = _tidy(notes)

@@ -22,7 +22,7 @@ from PIL import ExifTags, Image
 
 from vigil.hashing.crypto import digest_bytes
 from vigil.media.image import open_image
-from vigil.media.serials import MAKER_NOTE, maker, makernote_serial, xmp_serial
+from vigil.media.serials import MAKER_NOTE, makernote_serial, xmp_serial
 
 # Tag numbers (EXIF 2.32 / TIFF 6 / DNG); spelled out so the reader need not look them up.
 MAKE = 0x010F
@@ -275,11 +275,13 @@ def _serial(
     serial = _standard_serial(sub, ifd0)
     if serial is not None:
         return serial, "exif"
-    found, exif_ifd = maker(_text(ifd0.get(MAKE))), ifd0.get(EXIF_IFD)
-    if found is not None and tiff is not None and isinstance(exif_ifd, int) and MAKER_NOTE in sub:
-        serial = _text(makernote_serial(tiff, exif_ifd, found, _text(ifd0.get(MODEL))))
-        if serial is not None:
-            return serial, f"makernote:{found.name}"
+    exif_ifd = ifd0.get(EXIF_IFD)
+    if tiff is not None and isinstance(exif_ifd, int) and MAKER_NOTE in sub:
+        make, model = _text(ifd0.get(MAKE)), _text(ifd0.get(MODEL))
+        found = makernote_serial(tiff, exif_ifd, make, model)
+        serial = None if found is None else _text(found[0])
+        if found is not None and serial is not None:
+            return serial, f"makernote:{found[1]}"
     serial = _text(xmp_serial(xmp))
     return None if serial is None else (serial, "xmp")
 

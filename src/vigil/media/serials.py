@@ -2,13 +2,16 @@
 the XMP packet an editor (Lightroom, Camera Raw) writes. Most cameras never write EXIF
 BodySerialNumber, and device attribution in triage rests on the serial.
 
-Maker notes are decoded by ExifRead, a maintained parser that knows each maker's layout
-(where the directory starts, what its offsets count from, which byte order it uses). It
-parses in pure Python, so it is only called for a Make whose maker note carries a serial, and
-is handed a reduced block: the original bytes up to the end of the MakerNote (so the maker's
-offsets stay valid) behind a new IFD0 holding just the Make and a new Exif IFD holding just
-the MakerNote. It then reads one maker directory, not the whole tree, which also bounds what
-a hostile block can make it do.
+Maker notes are decoded by maintained parsers that know each maker's layout (where the
+directory starts, what its offsets count from, which byte order it uses, which cipher):
+ExifRead, in process, for Canon, Nikon, Fujifilm and old Olympus; ExifTool, in a long-lived
+batch process (`vigil.media.exiftool`), for the makers only it decodes. Either is called only
+for a Make whose maker note carries a serial (not for phones: a round trip per phone photo
+would cost hours over millions of files), and is handed a reduced block: the original bytes
+up to the end of the MakerNote (so the maker's offsets stay valid) behind a new IFD0 holding
+just the Make (and for ExifTool the Model, which picks Sony's and Olympus's layouts) and a new
+Exif IFD holding just the MakerNote. The parser then reads one maker directory, never pixel
+data nor the whole tree, which also bounds what a hostile block can make it do.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from typing import Any
 
 import exifread
 
+from vigil.media import exiftool
+
 MAKER_NOTE = 0x927C
-_MAKE, _EXIF_IFD = 0x010F, 0x8769
+_MAKE, _MODEL, _EXIF_IFD = 0x010F, 0x0110, 0x8769
 _ASCII, _LONG = 2, 4
 MAX_SERIAL_BYTES = 256
 # What one JPEG APP1 segment can hold. ExifRead's cost grows with entries x values, so a
@@ -40,16 +45,40 @@ class Maker:
     key: str  # the ExifRead tag holding the serial
 
 
-# Keyed by how the Make tag starts, upper-cased. Not listed, because ExifRead does not decode
-# their serial: Panasonic (no Panasonic maker-note support), Sony (enciphered 0x9050 block),
-# Olympus/OM cameras since the E-1 (serial in the Equipment sub-directory of the "OLYMPUS\0II"
-# layout), and makers ExifRead has no module for (Pentax, Samsung, Reconyx, FLIR ...).
+# Keyed by how the Make tag starts, upper-cased.
 _MAKERS = {
     "CANON": Maker("Canon", "Canon", "MakerNote SerialNumber"),  # 0x000C, int32u
     "NIKON": Maker("Nikon", "NIKON", "MakerNote SerialNumber"),  # 0x001D / 0x00A0, string
     "OLYMPUS": Maker("Olympus", "OLYMPUS", "MakerNote SerialNumber"),  # 0x0404 / 0x101A
     "FUJIFILM": Maker("Fujifilm", "FUJIFILM", "MakerNote InternalSerialNumber"),  # 0x0010
 }
+# Olympus and OM System bodies since the E-1 keep the serial in the Equipment directory
+# (0x2010 -> 0x0101) of a layout ExifRead does not know: ExifTool reads those.
+_EXIFTOOL_LAYOUTS = (b"OLYMPUS\x00", b"OM SYSTEM\x00")
+# Makes whose maker note ExifTool reads a serial from, by how the Make starts, upper-cased:
+# Sony (InternalSerialNumber in the enciphered 0x9050 block), Panasonic and Leica
+# (InternalSerialNumber 0x0025, Leica SerialNumber), OM Digital (as Olympus), Pentax/Asahi
+# and Ricoh (0x0229, Ricoh SerialInfo), Sigma (0x0002), Reconyx trail cameras, Kodak and HP.
+_EXIFTOOL_MAKES = (
+    "SONY",
+    "PANASONIC",
+    "LEICA",
+    "OM DIGITAL",
+    "PENTAX",
+    "ASAHI",
+    "RICOH",
+    "SIGMA",
+    "RECONYX",
+    "EASTMAN KODAK",
+    "HEWLETT-PACKARD",
+)
+# Sony's phones share the Make; their notes hold no body serial.
+_PHONE_LAYOUTS = (b"SONY MOBILE",)
+# What ExifTool is asked for; the first one found is the serial. A maker's "internal" serial
+# (Panasonic, Sony, Olympus's second one) is unique per body but not the number on its label,
+# so it only counts when the body serial is absent.
+_EXIFTOOL_TAGS = ("SerialNumber", "BodySerialNumber", "CameraSerialNumber", "InternalSerialNumber")
+
 
 MAX_XMP = 1 << 20  # real packets are a few KiB; PNG iTXt and TIFF tag 700 have no limit
 _XMP_SERIALS = (
@@ -58,56 +87,83 @@ _XMP_SERIALS = (
 )
 
 
-def maker(make: str | None) -> Maker | None:
-    """The maker whose maker note holds a serial ExifRead reads, or None: every other Make
-    skips the costly parse."""
-    upper = (make or "").upper()
-    return next((m for key, m in _MAKERS.items() if upper.startswith(key)), None)
-
-
 def makernote_serial(
-    tiff: bytes, exif_ifd: int, found: Maker, model: str | None
-) -> str | bytes | None:
-    """The serial in the maker note of TIFF block `tiff` (Exif IFD at `exif_ifd`), as text,
-    raw bytes, or the number formatted as ExifTool shows it; None when absent or unreadable.
-    Never raises."""
+    tiff: bytes, exif_ifd: int, make: str | None, model: str | None
+) -> tuple[str | bytes, str] | None:
+    """(serial, maker) from the maker note of TIFF block `tiff` (Exif IFD at `exif_ifd`): the
+    serial as text, raw bytes, or a number formatted as ExifTool shows it; the maker as
+    `serial_source` names it ("Canon", or ExifTool's group: "Panasonic", "Sony"). None when
+    absent or unreadable, and at once for a Make whose note holds no serial. Never raises."""
+    upper = (make or "").upper()
+    found = next((m for key, m in _MAKERS.items() if upper.startswith(key)), None)
+    if make is None or (found is None and not upper.startswith(_EXIFTOOL_MAKES)):
+        return None
     try:
-        reduced = _reduced_block(tiff, exif_ifd, found.make)
-        if reduced is None:
+        note = _maker_note(tiff, exif_ifd)
+        if note is None:
             return None
-        tags = exifread.process_file(io.BytesIO(reduced), details=True, extract_thumbnail=False)
-        tag = tags.get(found.key)
-        return None if tag is None else _value(tag.values, found, model or "")
+        head = tiff[note[3] : note[3] + 16]
+        if found is not None and not head.startswith(_EXIFTOOL_LAYOUTS):
+            reduced = _reduced_block(tiff, note, [(_MAKE, found.make)])
+            tags = exifread.process_file(io.BytesIO(reduced), details=True, extract_thumbnail=False)
+            tag = tags.get(found.key)
+            value = None if tag is None else _value(tag.values, found, model or "")
+            return None if value is None else (value, found.name)
+        if head.startswith(_PHONE_LAYOUTS):
+            return None
+        texts = [(_MAKE, make), *([(_MODEL, model)] if model else [])]
+        reduced = _reduced_block(tiff, note, texts)
     except Exception:  # a hostile block fails ExifRead in many ways; all mean "not there"
         return None
+    return _exiftool_serial(exiftool.shared.read(reduced, _EXIFTOOL_TAGS, ".exif"))
 
 
-def _reduced_block(tiff: bytes, exif_ifd: int, make: str) -> bytes | None:
-    """`tiff` cut after its MakerNote, re-rooted at a two-entry IFD0 (Make, ExifIFD) and a
-    one-entry Exif IFD (MakerNote); None when the Exif IFD has no out-of-line MakerNote or
-    one over `MAX_MAKER_NOTE`."""
+def _exiftool_serial(tags: dict[str, str] | None) -> tuple[str, str] | None:
+    for name in _EXIFTOOL_TAGS:
+        for key, value in (tags or {}).items():
+            group, _, tag = key.rpartition(":")
+            if tag == name and value.strip():
+                return value, group
+    return None
+
+
+def _maker_note(tiff: bytes, exif_ifd: int) -> tuple[str, int, int, int] | None:
+    """(byte order, type, size, offset) of the Exif IFD's out-of-line MakerNote; None when
+    there is none, it is over `MAX_MAKER_NOTE` or starts past the end of the block."""
     end = {b"II": "<", b"MM": ">"}.get(tiff[:2])
     if end is None:
         return None
     (count,) = struct.unpack_from(end + "H", tiff, exif_ifd)
     for i in range(count):
         tag, kind, size, at = struct.unpack_from(end + "HHII", tiff, exif_ifd + 2 + 12 * i)
-        if tag == MAKER_NOTE and 4 < size <= MAX_MAKER_NOTE:
-            break
-    else:
-        return None
-    block = bytearray(tiff[: at + size])
+        if tag == MAKER_NOTE and 4 < size <= MAX_MAKER_NOTE and at < len(tiff):
+            return end, kind, size, at
+    return None
+
+
+def _reduced_block(
+    tiff: bytes, note: tuple[str, int, int, int], texts: list[tuple[int, str]]
+) -> bytes:
+    """`tiff` cut after its MakerNote `note` (zero-filled if the file ends inside it),
+    re-rooted at an IFD0 holding the ASCII `texts` and the ExifIFD, and a one-entry Exif IFD
+    (MakerNote). The header is rewritten whole: ExifTool picks the format by it, and must see
+    a TIFF whatever the original said."""
+    end, kind, size, at = note
+    block = bytearray(tiff[: at + size].ljust(at + size, b"\x00"))
     block += b"\x00" * (len(block) % 2)
-    text = make.encode("ascii") + b"\x00"
+    values = [text.encode("utf-8") + b"\x00" for _, text in texts]
     ifd0 = len(block)
-    text_at = ifd0 + 2 + 2 * 12 + 4
-    sub = text_at + len(text) + len(text) % 2
-    block += struct.pack(end + "H", 2)
-    block += struct.pack(end + "HHII", _MAKE, _ASCII, len(text), text_at)
-    block += struct.pack(end + "HHII", _EXIF_IFD, _LONG, 1, sub)
-    block += struct.pack(end + "I", 0) + text + b"\x00" * (len(text) % 2)
+    value_at = ifd0 + 2 + 12 * (len(texts) + 1) + 4
+    block += struct.pack(end + "H", len(texts) + 1)
+    for (tag, _), value in zip(texts, values, strict=True):
+        block += struct.pack(end + "HHII", tag, _ASCII, len(value), value_at)
+        value_at += len(value) + len(value) % 2
+    block += struct.pack(end + "HHII", _EXIF_IFD, _LONG, 1, value_at)
+    block += struct.pack(end + "I", 0)
+    for value in values:
+        block += value + b"\x00" * (len(value) % 2)
     block += struct.pack(end + "HHHII", 1, MAKER_NOTE, kind, size, at) + struct.pack(end + "I", 0)
-    struct.pack_into(end + "I", block, 4, ifd0)
+    block[:8] = (b"II*\x00" if end == "<" else b"MM\x00*") + struct.pack(end + "I", ifd0)
     return bytes(block)
 
 
