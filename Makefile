@@ -7,9 +7,10 @@ DEMO_COLLECTION := demo-collection
 DEMO_CASE := demo-case
 DEMO_LISTS := demo-lists
 
-# Debian packages the tests use as independent oracles or fallback decoders; tests that need
-# one skip, saying so, where it is missing (e.g. a laptop without root).
-APT_PACKAGES := hashdeep 7zip libimage-exiftool-perl
+# Debian packages the tests use as independent oracles, fallback decoders or (chromium) the
+# browser Playwright drives; tests that need one skip, saying so, where it is missing (e.g. a
+# laptop without root).
+APT_PACKAGES := hashdeep 7zip libimage-exiftool-perl chromium
 
 .PHONY: install system-deps test demo lint bench clean
 
@@ -50,6 +51,10 @@ demo: install
 		--kind ignorable --name nsrl-like
 	$(VENV)/bin/vigil ingest $(DEMO_CASE) $(DEMO_COLLECTION)
 	$(VENV)/bin/vigil export $(DEMO_CASE) --format vics -o $(DEMO_CASE)/export.vics.json
+	$(VENV)/bin/vigil devices $(DEMO_CASE)
+	$(VENV)/bin/vigil queue $(DEMO_CASE) --limit 10
+	$(VENV)/bin/vigil report $(DEMO_CASE) --format html -o $(DEMO_CASE)/report.html
+	@echo "report: $(DEMO_CASE)/report.html (open it in a browser; it fetches nothing)"
 
 bench: install
 	$(PY) benchmarks/ingest.py

@@ -128,10 +128,32 @@ class Settings:
     )
     pdq_min_quality: int = _setting(
         50,
-        "Images whose PDQ quality is below this are matched exactly only (a flat or tiny "
-        "picture's PDQ is noise).",
+        "Images whose PDQ quality is below this never near-match (a flat or tiny picture's "
+        "PDQ is noise): exact matches only, and weak matches (weak_low_quality_distance).",
         minimum=0,
         maximum=100,
+    )
+    weak_pdq_distance: int = _setting(
+        40,
+        "PDQ hits past pdq_threshold up to this distance are kept as weak matches: never a "
+        "category, but the file goes to review with that reason. At or below pdq_threshold: off.",
+        minimum=0,
+        maximum=256,
+    )
+    weak_low_quality_distance: int = _setting(
+        10,
+        "A picture whose PDQ quality is below pdq_min_quality is kept as a weak match of a "
+        "known picture within this distance; 0 keeps only identical PDQ hashes.",
+        minimum=0,
+        maximum=256,
+    )
+
+    burst_seconds: int = _setting(
+        10,
+        "Pictures from one make and model in one folder or archive captured this many seconds "
+        "apart or less are a burst: triage ties them into a series; 0: only identical times.",
+        minimum=0,
+        maximum=86_400,
     )
 
     def __post_init__(self) -> None:
@@ -177,7 +199,8 @@ def _toml_values(path: Path) -> dict[str, tuple[Any, str]]:
     table = doc.get("limits", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: limits must be a table ([limits]), not {table!r}")
-    found = {**table, **{k: v for k, v in doc.items() if k != "limits"}}
+    # [triage] holds the queue's weights, read by `vigil.triage.weights`
+    found = {**table, **{k: v for k, v in doc.items() if k not in ("limits", "triage")}}
     return {k: (v, str(path)) for k, v in found.items()}
 
 

@@ -173,6 +173,10 @@ EXPORT_FIELDS = (
     "exif",
     "matches",
     "category",
+    "category_source",
+    "state",
+    "review_reason",
+    "group",
     "warnings",
 )
 
@@ -185,5 +189,10 @@ def export_dict(record: FileRecord, source: str) -> dict[str, Any]:
         "kind": record.kind.value,
         "status": record.status.value,
         "matches": [],
+        # outside a case there is no verdict and no group
+        "category_source": None,
+        "state": None,
+        "review_reason": None,
+        "group": None,
     }
     return {f: values[f] if f in values else getattr(record, f) for f in EXPORT_FIELDS}

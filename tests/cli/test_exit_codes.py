@@ -40,8 +40,9 @@ def one_line_no_traceback(result) -> None:
 
 @pytest.fixture
 def layout(tmp_path):
-    """A case with one benign file ingested and matched against a one-line list; a folder
-    that is not a case; evidence; a list; and names of things that do not exist."""
+    """A case with one benign file ingested and matched against a one-line list; another,
+    empty case; a folder that is not a case; evidence; a list; and names of things that do
+    not exist."""
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     (evidence / "note.txt").write_text("benign text\n")
@@ -52,8 +53,11 @@ def layout(tmp_path):
     assert run("ingest", case, evidence, "--workers", "1").exit_code == OK
     assert run("hashset", "import", case, good_list, "--name", "known").exit_code == OK
     (tmp_path / "not-a-case").mkdir()
+    other = tmp_path / "other-case"
+    assert run("case", "create", other).exit_code == OK
     return {
         "case": case,
+        "other": other,
         "not_a_case": tmp_path / "not-a-case",
         "evidence": evidence,
         "list": good_list,
@@ -76,6 +80,11 @@ CASE_COMMANDS = [
     ("hashset", "list", "{case}"),
     ("hashset", "remove", "{case}", "known"),
     ("export", "{case}", "--format", "vics", "-o", "{out}"),
+    ("report", "{case}", "-o", "{out}"),
+    ("link", "{case}", "{other}"),
+    ("decide", "{case}", "--group", "f1", "--category", "0", "--by", "ana"),
+    ("queue", "{case}"),
+    ("devices", "{case}"),
 ]
 # Every command that reads settings.
 SETTING_COMMANDS = [
@@ -83,6 +92,9 @@ SETTING_COMMANDS = [
     ("match", "{case}"),
     ("hashset", "import", "{case}", "{list}"),
     ("hash", "{evidence}"),
+    ("link", "{case}", "{other}"),
+    ("queue", "{case}"),
+    ("report", "{case}", "-o", "{out}"),
 ]
 
 
@@ -171,6 +183,8 @@ def test_an_output_that_cannot_be_written_is_the_other_error(layout):
         (("match", "{case}"), "vigil.pipeline.matcher.match_case"),
         (("files", "{case}"), "vigil.store.iter_files"),
         (("ingest", "{case}", "{evidence}"), "vigil.pipeline.ingest.ingest"),
+        (("link", "{case}", "{other}"), "vigil.triage.links.CrossCase"),
+        (("queue", "{case}"), "vigil.triage.queue.build_queue"),
     ],
     ids=lambda v: v if isinstance(v, str) else " ".join(v),
 )

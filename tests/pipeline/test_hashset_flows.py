@@ -243,7 +243,9 @@ def test_import_matches_at_the_case_threshold(tmp_path, db_url):
     listing = tmp_path / "known.pdq"
     listing.write_text(f"{known},90\n", "utf-8")
     with make_case(tmp_path / "case", db_url, recs) as store:
-        (store.case_dir / "vigil.toml").write_text("pdq_threshold = 20\n", "utf-8")
+        (store.case_dir / "vigil.toml").write_text(
+            "pdq_threshold = 20\nweak_pdq_distance = 0\n", "utf-8"
+        )
         outcome = import_and_match(store, listing, fmt="pdq", category=1)
         assert outcome.summary.threshold == 20 and match_rows(store) == []
         assert category_of(store, "n.jpg") is None

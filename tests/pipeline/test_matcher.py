@@ -222,24 +222,27 @@ def test_mirrored_and_rotated_copies_match_with_their_transform(store):
     assert rows_of(store, unrelated[0]) == []
 
 
-def test_flat_image_is_exact_matched_but_not_near_matched(store):
+def test_flat_image_is_exact_matched_and_only_weakly_near_matched(store):
     flat = hashed(Image.new("RGB", (200, 200), (120, 120, 120)))
     assert flat.quality < 50
     rec = _record("flat.png", pdq=flat.hash, pdq_quality=flat.quality, pdq_dihedral=flat.dihedral)
     (fid,) = add_files(store, [rec])
-    add_set(store, "known", [{"md5": rec.md5}, {"pdq": flat.hash}])
-    assert match(store, [fid]) == 1
-    assert [r.algorithm for r in rows_of(store, fid)] == ["md5"]
+    add_set(store, "known", [{"md5": rec.md5}, {"pdq": flat.hash}], category=1)
+    assert match(store, [fid]) == 2
+    rows = [(r.algorithm, r.strength, r.category) for r in rows_of(store, fid)]
+    assert sorted(rows) == [("md5", "strong", 1), ("pdq", "weak", None)]
+    assert category_of(store, fid) == 1  # the exact match decides; the weak one never does
 
 
 def test_threshold_is_respected(store):
     known = random_hex()[0]
     (fid,) = add_files(store, [_record("n.jpg", pdq=near(known, 32))])
     add_set(store, "known", [{"pdq": known}])
-    assert match(store, [fid], pdq_threshold=31) == 0
+    assert match(store, [fid], pdq_threshold=31, weak_pdq_distance=0) == 0
     assert match(store, [fid], pdq_threshold=32) == 1
     (row,) = rows_of(store, fid)
     assert (row.distance, row.threshold, row.transform) == (32, 32, "original")
+    assert row.strength == "strong"
     with pytest.raises(ConfigError):
         Matcher(store, Settings(pdq_threshold=300))
 
@@ -354,9 +357,15 @@ def test_match_case_is_idempotent_and_rematch_drops_what_no_longer_holds(store):
     assert first.categorised == {1: 3}
     again = match_case(store)
     assert (again.added, again.removed) == (0, 0)
-    lower = match_case(store, Settings(pdq_threshold=20))
+    lower = match_case(store, Settings(pdq_threshold=20, weak_pdq_distance=24))
     assert (lower.added, lower.removed) == (0, 1)
     assert rows_of(store, ids[1]) == [] and category_of(store, ids[1]) is None
+    weak = match_case(store, Settings(pdq_threshold=20))  # 25 bits: now a weak match
+    assert (weak.added, weak.removed) == (1, 0)
+    ((strength, threshold, category),) = [
+        (r.strength, r.threshold, r.category) for r in rows_of(store, ids[1])
+    ]
+    assert (strength, threshold, category) == ("weak", 40, None)
     assert [category_of(store, fid) for fid in ids] == [1, None, 1, None]
 
 
@@ -389,6 +398,7 @@ def test_new_version_replaces_the_old_one(store):
                 "distance": 0,
                 "transform": "original",
                 "category": 2,
+                "strength": "strong",
                 "list_category": 2,
             }
         ]

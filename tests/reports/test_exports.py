@@ -117,7 +117,11 @@ def test_no_names(case: Path, tmp_path: Path):
         ("hashdeep", {}, "choose the categories to export with --category"),
         ("md5sum", {"categories": [7]}, "category 7 is not in the projectvic scheme"),
         ("csv", {"version": "2.0"}, "--version is a VICS version"),
-        ("xml", {}, "unknown export format 'xml' (known: vics, md5sum, hashdeep, csv)"),
+        (
+            "xml",
+            {},
+            "unknown export format 'xml' (known: vics, md5sum, hashdeep, csv, geojson, kml)",
+        ),
         ("vics", {"version": "1.2"}, "unknown VICS version"),
     ],
 )

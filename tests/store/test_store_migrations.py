@@ -134,3 +134,66 @@ def test_file_warnings_are_stored_and_files_from_before_0005_have_none(
         writer.add(source, b"c.tif", [make_record("c.tif", warnings=list(chatter))])
     rows = {row["path"]: row["warnings"] for row in iter_files(store)}
     assert rows == {"a.tif": [], "b.jpg": [], "c.tif": chatter}
+
+
+def test_0006_backfills_camera_columns_and_states_from_what_0005_stored(store: CaseStore) -> None:
+    """A case recorded before 0006 gets its camera, capture time, place and thumbnail columns
+    from the stored EXIF JSON, and its matched files the state `matched`."""
+    import json
+
+    from sqlalchemy import text
+
+    exif = {
+        "make": "Vigil Test Cameras",
+        "model": "TC-1",
+        "serial": "SN7",
+        "datetime_original": "2024-05-01T10:00:00",
+        "gps": {"lat": 48.5, "lon": 2.25},
+        "thumbnail": {"sha256": "ab" * 32, "size": 10},
+    }
+    with store.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0005")
+        conn.execute(
+            text(
+                "INSERT INTO sources (identity, given, root, root_raw, single_file, created_at) "
+                "VALUES (:i, 'e', '/e', :r, :f, 'now')"
+            ),
+            {"i": b"\x01" * 32, "r": b"/e", "f": False},
+        )
+        for n, (data, category) in enumerate([(json.dumps(exif), 1), (None, None)]):
+            conn.execute(
+                text(
+                    "INSERT INTO files (source_id, locator, locator_key, top, top_key, path, "
+                    "depth, entry, kind, status, encrypted, exif, category) VALUES (1, :l, :k, "
+                    ":l, :k, :p, 0, 'file', 'image', 'ok', :f, :x, :c)"
+                ),
+                {
+                    "l": b"%d" % n,
+                    "k": bytes([n]) * 32,
+                    "p": f"{n}.jpg",
+                    "f": False,
+                    "x": data,
+                    "c": category,
+                },
+            )
+        command.upgrade(alembic_config(conn), "head")
+        rows = conn.execute(
+            text(
+                "SELECT camera_make, camera_model, camera_serial, captured_at, gps_lat, gps_lon, "
+                "thumb_sha256, state, category_source FROM files ORDER BY id"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (
+            "Vigil Test Cameras",
+            "TC-1",
+            "SN7",
+            "2024-05-01T10:00:00",
+            48.5,
+            2.25,
+            "ab" * 32,
+            "matched",
+            "match",
+        ),
+        (None, None, None, None, None, None, None, "review", None),
+    ]

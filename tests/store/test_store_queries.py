@@ -32,6 +32,10 @@ FIELDS = [
     "exif",
     "matches",
     "category",
+    "category_source",
+    "state",
+    "review_reason",
+    "group",
     "warnings",
 ]
 

@@ -36,6 +36,26 @@ class VigilGroup(LazyGroup):
             "vigil.cli.export:export_command",
             "Write the case's categorised media as a hash list: hashes and base names only.",
         ),
+        "report": (
+            "vigil.cli.report:report_command",
+            "Write the case report: sources, counts, timeline, places, triage; nothing fetched.",
+        ),
+        "decide": (
+            "vigil.cli.decide:decide_command",
+            "Record a category for a content or a whole group; it wins over matches, also later.",
+        ),
+        "queue": (
+            "vigil.cli.queue:queue_command",
+            "List the groups that still need a human, most urgent first, with their reasons.",
+        ),
+        "devices": (
+            "vigil.cli.devices:devices_command",
+            "List every camera body seen, with its matched and unmatched pictures.",
+        ),
+        "link": (
+            "vigil.cli.link:link_command",
+            "Report the content cases share, exactly and near-duplicate, and their camera bodies.",
+        ),
     }
 
 

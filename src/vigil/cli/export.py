@@ -1,4 +1,4 @@
-"""`vigil export CASE --format vics|md5sum|hashdeep|csv -o FILE`."""
+"""`vigil export CASE --format vics|md5sum|hashdeep|csv|geojson|kml -o FILE`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from vigil.hashsets.vics_export import VERSIONS
-from vigil.reports import FORMATS, export_case
+from vigil.reports import export_case
+from vigil.reports.exports import EXPORT_FORMATS, PLACE_FORMATS
 from vigil.store import CaseStore
 
 
@@ -16,7 +17,7 @@ def export_command(
     case: Annotated[Path, typer.Argument(help="Case folder.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
     fmt: Annotated[
-        str, typer.Option("--format", help=f"Export format: {', '.join(FORMATS)}.")
+        str, typer.Option("--format", help=f"Export format: {', '.join(EXPORT_FORMATS)}.")
     ] = "vics",
     version: Annotated[
         str | None,
@@ -26,7 +27,11 @@ def export_command(
         ),
     ] = None,
     names: Annotated[
-        bool, typer.Option(help="Include each file's base name (never its folders).")
+        bool,
+        typer.Option(
+            help="Include each file's base name (never its folders); in geojson and kml, "
+            "the record's path."
+        ),
     ] = True,
     category: Annotated[
         list[int] | None,
@@ -42,5 +47,5 @@ def export_command(
         done = export_case(
             store, output, fmt=fmt, version=version, names=names, categories=category
         )
-    what = "media records" if fmt == "vics" else "entries"
+    what = {"vics": "media records", **dict.fromkeys(PLACE_FORMATS, "places")}.get(fmt, "entries")
     typer.echo(f"wrote {done.records:,} {what} to {output}; provenance in {done.provenance}")

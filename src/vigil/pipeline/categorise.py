@@ -1,25 +1,38 @@
-"""A file's category from its matches: the most severe category among matches of alert sets,
-else non-pertinent if an ignorable set (NSRL) matched, else none. Only active set versions
-count; reference sets inform but never categorise.
+"""A file's effective category and review state.
 
-`decide_category` is the whole rule and has no I/O, so human review decisions can later take
-precedence in one place; `resolve_categories` applies it to files inside a transaction.
-`matches_for` is the read side: a page of files' matches as `vigil files` shows them.
+The matches' rule (`decide_category`): the most severe category among strong matches of alert
+sets, else non-pertinent if an ignorable set (NSRL) matched, else none. Only active set
+versions count; reference sets inform but never categorise; weak matches never categorise.
+
+The file's verdict (`file_verdict`): a human decision on its content (the latest one) wins;
+else the matches' category. Its `state` is then
+
+- ``decided``: a person categorised the content (`category_source` "decision");
+- ``matched``: the matches categorised it (`category_source` "match");
+- ``review``: it needs a human, and `review_reason` says why: an alert match without a
+  category, a weak match of an alert set, or no match at all.
+
+An alert match without a category, or a weak one, also keeps an ignorable set from clearing
+the file as non-pertinent: a file that may be on an alert list always needs a human.
+
+`resolve_categories` applies it to files inside a transaction; `matches_for` is the read
+side: a page of files' matches as `vigil files` shows them.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from vigil.categories import CategoryScheme
 from vigil.errors import StoreError
 from vigil.store import CaseStore
-from vigil.store.schema import files, hash_entries, hashsets, matches
+from vigil.store.schema import decisions, files, hash_entries, hashsets, matches
 
 PAGE = 2000
 
@@ -48,29 +61,127 @@ def decide_category(scheme: CategoryScheme, found: Iterable[tuple[str, int | Non
     return scheme.non_pertinent if ignorable else None
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One active match of a file, as the verdict needs it."""
+
+    kind: str  # the set's kind
+    category: int | None
+    strength: str = "strong"
+    hashset: str = ""
+    distance: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    category: int | None
+    source: str | None  # "decision" | "match" | None
+    state: str  # decided | matched | review
+    reason: str | None  # why a human is needed (state review)
+
+
+NO_MATCH = "no match in any hash set"
+
+
+def file_verdict(
+    scheme: CategoryScheme, found: Sequence[Found], decision: int | None = None
+) -> Verdict:
+    """A file's verdict from its active matches and the latest decision on its content."""
+    if decision is not None:
+        return Verdict(decision, "decision", "decided", None)
+    weak = [f for f in found if f.strength == "weak" and f.kind == "alert"]
+    strong = [(f.kind, f.category) for f in found if f.strength != "weak"]
+    category = decide_category(scheme, strong)
+    alert_categorised = any(k == "alert" and c is not None for k, c in strong)
+    if category is not None and (alert_categorised or not weak):
+        return Verdict(category, "match", "matched", None)
+    if any(k == "alert" for k, _ in strong):
+        names = sorted({f.hashset for f in found if f.kind == "alert" and f.strength != "weak"})
+        return Verdict(None, None, "review", f"alert match without a category ({', '.join(names)})")
+    if weak:
+        best = min(weak, key=lambda f: f.distance)
+        return Verdict(
+            None, None, "review", f"weak match: {best.hashset} at PDQ distance {best.distance}"
+        )
+    return Verdict(None, None, "review", NO_MATCH)
+
+
+def latest_decisions(conn: Connection, sha256s: Iterable[str]) -> dict[str, int]:
+    """The category of the latest decision on each of these contents that has one."""
+    wanted = sorted({h for h in sha256s if h})
+    out: dict[str, int] = {}
+    for i in range(0, len(wanted), PAGE):
+        latest = (
+            select(func.max(decisions.c.id))
+            .where(decisions.c.sha256.in_(wanted[i : i + PAGE]))
+            .group_by(decisions.c.sha256)
+        )
+        out.update(
+            conn.execute(
+                select(decisions.c.sha256, decisions.c.category).where(
+                    decisions.c.id.in_(latest.scalar_subquery())
+                )
+            ).all()
+        )
+    return out
+
+
 def resolve_categories(conn: Connection, scheme: CategoryScheme, file_ids: Sequence[int]) -> None:
-    """Set `files.category` of these files from their matches (inside the caller's
-    transaction); only rows whose category changes are written."""
+    """Set the verdict (`category`, `category_source`, `state`, `review_reason`) of these
+    files from their matches and decisions (inside the caller's transaction); only rows whose
+    verdict changes are written."""
     if not file_ids:
         return
     ids = list(file_ids)
-    found: dict[int, list[tuple[str, int | None]]] = defaultdict(list)
+    found: dict[int, list[Found]] = defaultdict(list)
     rows = conn.execute(
-        select(matches.c.file_id, hashsets.c.kind, matches.c.category)
+        select(
+            matches.c.file_id,
+            hashsets.c.kind,
+            matches.c.category,
+            matches.c.strength,
+            hashsets.c.name,
+            matches.c.distance,
+        )
         .join(hashsets, hashsets.c.id == matches.c.hashset_id)
         .where(matches.c.file_id.in_(ids), hashsets.c.active.is_(True))
     )
-    for file_id, kind, category in rows:
-        found[file_id].append((kind, category))
-    current = conn.execute(select(files.c.id, files.c.category).where(files.c.id.in_(ids)))
-    changes = [
-        {"fid": file_id, "cat": verdict}
-        for file_id, category in current
-        if (verdict := decide_category(scheme, found.get(file_id, ()))) != category
-    ]
+    for file_id, *match in rows:
+        found[file_id].append(Found(*match))
+    current = conn.execute(
+        select(
+            files.c.id,
+            files.c.sha256,
+            files.c.category,
+            files.c.category_source,
+            files.c.state,
+            files.c.review_reason,
+        ).where(files.c.id.in_(ids))
+    ).all()
+    decided = latest_decisions(conn, (row.sha256 for row in current))
+    changes = []
+    for row in current:
+        verdict = file_verdict(scheme, found.get(row.id, ()), decided.get(row.sha256))
+        if (verdict.category, verdict.source, verdict.state, verdict.reason) != tuple(row[2:]):
+            changes.append(
+                {
+                    "fid": row.id,
+                    "cat": verdict.category,
+                    "src": verdict.source,
+                    "st": verdict.state,
+                    "why": verdict.reason,
+                }
+            )
     if changes:
         conn.execute(
-            update(files).where(files.c.id == bindparam("fid")).values(category=bindparam("cat")),
+            update(files)
+            .where(files.c.id == bindparam("fid"))
+            .values(
+                category=bindparam("cat"),
+                category_source=bindparam("src"),
+                state=bindparam("st"),
+                review_reason=bindparam("why"),
+            ),
             changes,
         )
 
@@ -128,6 +239,7 @@ def matches_for(
             matches.c.distance,
             matches.c.transform,
             matches.c.category,
+            matches.c.strength,
             hash_entries.c.list_category,
         )
         .join(hashsets, hashsets.c.id == matches.c.hashset_id)
@@ -148,6 +260,7 @@ def matches_for(
                 "distance": row.distance,
                 "transform": row.transform,
                 "category": row.category,
+                "strength": row.strength,
                 "list_category": row.list_category,
             }
         )

@@ -27,6 +27,7 @@ from vigil.pipeline.executor import Executor, ProcessExecutor
 from vigil.pipeline.matcher import Matcher
 from vigil.pipeline.worker import process_batch
 from vigil.store import CaseStore, RecordWriter, done_tops
+from vigil.triage.grouping import update_groups
 
 LOOKUP_BATCH = 500
 BATCH_MAX_TASKS = 64
@@ -156,6 +157,15 @@ def ingest(
                     summary.bytes_read += task.size
                     progress.advance(1, task.size)
             writer.flush()
+            # Still under the writer's lock: the groups learn the run's files incrementally.
+            grouped = update_groups(store, settings)
+            log.info(
+                "grouping: %d new contents, %d clustered, %d new clusters, series ties %s",
+                grouped.contents,
+                grouped.clustered,
+                grouped.new_clusters,
+                grouped.series_ties or "none",
+            )
             status = "completed"
         except KeyboardInterrupt:
             writer.flush()

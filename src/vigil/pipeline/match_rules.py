@@ -7,6 +7,7 @@ PDQ quality reaches `pdq_min_quality`, its eight dihedral PDQ hashes and its win
 `store.hashsets.index_id`). Empty content never matches: its digests say nothing about what a
 file shows. Per (file, known entry, algorithm) one row is stored, the best hit:
 
+0. a strong hit wins over a weak one (below);
 1. a whole-picture hit (case full or dihedral hash against the known full hash) wins over any
    hit through a window, so a resized copy is not called a crop;
 2. then the smaller distance;
@@ -20,6 +21,12 @@ The category a match implies: an `ignorable` set's match says non-pertinent; a `
 set's says nothing; an `alert` set's match says the entry's category in the case's scheme, or,
 for an entry whose list wrote no code at all, the set's category. A list code with no meaning
 in the case gives no verdict: that file needs a human.
+
+Weak matches: a near hit PDQ's rules refuse to categorise is kept as a `weak` row that never
+implies a category but sends the file to review: a case picture whose quality is below
+`pdq_min_quality` (whose PDQ alone is not trusted) at a distance ≤ `weak_low_quality_distance`,
+or a good picture whose own hash (not a dihedral or window hash: the wider search costs about
+12 times as much per query) lies just past the threshold, up to `weak_pdq_distance`.
 
 A stored row is exactly what a fresh match at the current settings finds: re-matching updates
 rows whose hit changed and deletes those that no longer hold.
@@ -80,6 +87,18 @@ def transform_label(query_label: str, variant: int, known_scales: Sequence[str])
     return known if query_label == "original" else f"{query_label}+{known}"
 
 
+def weak_hits(
+    distances: np.ndarray,
+    low_quality: np.ndarray,
+    threshold: int,
+    weak_distance: int,
+    weak_low_quality: int,
+) -> np.ndarray:
+    """Per PDQ hit: 0 strong, 1 weak, -1 no match (module docstring, "Weak matches")."""
+    good = np.where(distances <= threshold, 0, np.where(distances <= weak_distance, 1, -1))
+    return np.where(low_quality, np.where(distances <= weak_low_quality, 1, -1), good)
+
+
 def best_hits(
     file_ids: np.ndarray,
     entry_ids: np.ndarray,
@@ -87,11 +106,13 @@ def best_hits(
     queries: np.ndarray,
     variants: np.ndarray,
     via_window: np.ndarray,
+    weak: np.ndarray | None = None,
 ) -> np.ndarray:
     """Indices of the best hit per (file, entry), by the ranking in the module docstring."""
     if not len(file_ids):
         return np.zeros(0, dtype=np.int64)
-    order = np.lexsort((variants, queries, distances, via_window, entry_ids, file_ids))
+    weak = np.zeros(len(file_ids), dtype=bool) if weak is None else weak
+    order = np.lexsort((variants, queries, distances, via_window, weak, entry_ids, file_ids))
     pairs = np.stack([file_ids[order], entry_ids[order]], axis=1)
     first = np.ones(len(order), dtype=bool)
     first[1:] = (pairs[1:] != pairs[:-1]).any(axis=1)

@@ -59,7 +59,15 @@ __all__ = [
 PAGE = 2000
 _CHUNK = 10_000  # ids per IN (…) when deleting: far below SQLite's 32,766 variables
 # The columns of a match row that a fresh match may find different (not `matched_at`).
-_COMPARED = ("hashset_id", "algorithm_version", "distance", "threshold", "transform", "category")
+_COMPARED = (
+    "hashset_id",
+    "algorithm_version",
+    "distance",
+    "threshold",
+    "transform",
+    "category",
+    "strength",
+)
 
 
 @dataclass
@@ -91,6 +99,8 @@ class Matcher:
         self.store = store
         self.threshold = check_threshold(settings.pdq_threshold)
         self.min_quality = settings.pdq_min_quality
+        self.weak_distance = max(self.threshold, settings.weak_pdq_distance)
+        self.weak_low_quality = min(settings.weak_low_quality_distance, self.threshold)
         self.scheme = store.scheme
         sets = list_hashsets(store)
         if hashset_ids is not None:
@@ -129,12 +139,12 @@ class Matcher:
         """Match these files inside the caller's transaction, then decide their categories.
         With `replace`, this matcher's sets' matches of these files that no longer hold (a
         lower threshold) are deleted. Returns the number of match rows added."""
-        if not file_ids or (not self.sets and not replace):
-            return 0  # nothing to match against: no work on the ingest flush path
+        if not file_ids:
+            return 0
         found = self._exact(conn, file_ids) if self.sets else []
         if self._indexes:
             found += self._near(conn, file_ids)
-        added = self._save(conn, file_ids, found, replace)
+        added = self._save(conn, file_ids, found, replace) if self.sets or replace else 0
         for row in found:
             self.found[(self.label(row["hashset_id"]), row["algorithm"])] += 1
         resolve_categories(conn, self.scheme, file_ids)
@@ -156,8 +166,11 @@ class Matcher:
         transform: str,
         version: str,
         when: str,
+        weak_limit: int = 0,
     ) -> dict[str, Any]:
+        """A match row; `weak_limit` > 0 makes it a weak match admitted by that distance."""
         entry_id, entry_category, list_category = entry
+        strong_threshold = self.threshold if algorithm == "pdq" else 0
         return {
             "file_id": file_id,
             "hashset_id": set_id,
@@ -165,9 +178,12 @@ class Matcher:
             "algorithm": algorithm,
             "algorithm_version": version,
             "distance": distance,
-            "threshold": self.threshold if algorithm == "pdq" else 0,
+            "threshold": weak_limit or strong_threshold,
             "transform": transform,
-            "category": self._category(set_id, entry_category, list_category),
+            "category": None
+            if weak_limit
+            else self._category(set_id, entry_category, list_category),
+            "strength": "weak" if weak_limit else "strong",
             "matched_at": when,
         }
 
@@ -213,9 +229,7 @@ class Matcher:
                     files.c.windows_version,
                 ).where(files.c.id.in_(file_ids), files.c.size > 0)  # only by id: see _exact
             )
-            if row.pdq is not None
-            and row.pdq_quality is not None
-            and row.pdq_quality >= self.min_quality
+            if row.pdq is not None and row.pdq_quality is not None
         ]
         if not rows:
             return []
@@ -225,6 +239,7 @@ class Matcher:
         qfile: list[int] = []
         labels: list[str] = []
         versions: dict[int, tuple[str | None, str | None]] = {}
+        low = {row.id for row in rows if row.pdq_quality < self.min_quality}
         for row in rows:
             hashes = row.pdq_dihedral.split(",") if row.pdq_dihedral else [row.pdq]
             hexes += hashes
@@ -242,14 +257,34 @@ class Matcher:
             raise StoreError(f"a file's PDQ hashes in the case are malformed: {exc}") from exc
         is_window = np.array([label.startswith("crop") for label in labels], dtype=bool)
         qfiles = np.asarray(qfile, dtype=np.int64)
+        low_quality = np.isin(qfiles, np.fromiter(low, dtype=np.int64, count=len(low)))
         best: list[tuple[int, int, int, int, int, int]] = []  # file, set, entry, dist, q, var
+        # The weak band past the threshold is searched with each good picture's own hash only:
+        # a radius of 40 costs about 12 times one of 31 (measured on 1M hashes), and the
+        # other 15 queries of a picture would multiply that for hits nobody categorises.
+        band = np.flatnonzero(
+            (np.asarray(labels) == rules.DIHEDRAL_LABELS[0]) & ~low_quality & ~is_window
+        )
         for set_id, index in self._indexes:
             hits = index.search(codes, threshold=self.threshold)
+            if self.weak_distance > self.threshold and len(band):
+                extra = index.search(codes[band], threshold=self.weak_distance)
+                extra = extra[extra["distance"] > self.threshold]
+                extra["query"] = band[extra["query"]]
+                hits = np.concatenate([hits, extra])
+            q, dist = hits["query"], hits["distance"]
+            weak = rules.weak_hits(
+                dist, low_quality[q], self.threshold, self.weak_distance, self.weak_low_quality
+            )
+            keep = weak >= 0
+            hits, weak = hits[keep], weak[keep].astype(bool)
             if not len(hits):
                 continue
             entry, variant = split_index_id(hits["id"])
             q, dist, fid = hits["query"], hits["distance"], qfiles[hits["query"]]
-            chosen = rules.best_hits(fid, entry, dist, q, variant, is_window[q] | (variant > 0))
+            chosen = rules.best_hits(
+                fid, entry, dist, q, variant, is_window[q] | (variant > 0), weak
+            )
             best += [
                 (int(fid[i]), set_id, int(entry[i]), int(dist[i]), int(q[i]), int(variant[i]))
                 for i in chosen
@@ -273,7 +308,12 @@ class Matcher:
             )
             transform = rules.transform_label(labels[q], var, self._known_scales)
             entry_row = entries.get(eid, (eid, None, None))
-            out.append(self._row(fid, sid, entry_row, "pdq", dist, transform, version, when))
+            limit = 0
+            if fid in low:
+                limit = self.weak_low_quality
+            elif dist > self.threshold:
+                limit = self.weak_distance
+            out.append(self._row(fid, sid, entry_row, "pdq", dist, transform, version, when, limit))
         return out
 
     def _save(

@@ -4,6 +4,9 @@ provenance sidecar (and, in hashdeep, the same provenance as `##` lines).
 md5sum and hashdeep lists cannot say a record's category, and whoever imports one takes every
 line as the same kind of known material: they are exported only for categories chosen by
 name, never "everything categorised", which would mix non-pertinent files into an alert list.
+
+geojson and kml are not hash lists: they carry every GPS point of the case, with the record's
+path unless `names` is off (`reports/places.py`).
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ from typing import Any
 from vigil.errors import ConfigError, VigilError
 from vigil.reports.atomic import atomic_output
 from vigil.reports.hash_lists import write_csv, write_hashdeep, write_md5sum
+from vigil.reports.places import FORMATS as PLACE_FORMATS
+from vigil.reports.places import export_places
 from vigil.reports.provenance import comment_lines, export_provenance, write_sidecar
 from vigil.reports.vics_export import categorised_media, export_vics
 from vigil.store import CaseStore
 
-FORMATS = ("vics", "md5sum", "hashdeep", "csv")
+FORMATS = ("vics", "md5sum", "hashdeep", "csv")  # the hash lists
+EXPORT_FORMATS = (*FORMATS, *PLACE_FORMATS)
 NO_CATEGORY = frozenset({"md5sum", "hashdeep"})  # formats that cannot say a category
 _WITH_PDQ = frozenset({"vics", "csv"})
 
@@ -34,8 +40,13 @@ class Exported:
 def _checked(
     store: CaseStore, fmt: str, categories: Collection[int] | None
 ) -> frozenset[int] | None:
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
+    if fmt not in EXPORT_FORMATS:
+        known = ", ".join(EXPORT_FORMATS)
+        raise ConfigError(f"unknown export format {fmt!r} (known: {known})")
+    if fmt in PLACE_FORMATS:
+        if categories:
+            raise ConfigError(f"{fmt} exports every GPS point; --category does not apply")
+        return None
     if categories:
         for code in categories:
             store.scheme.check(code)
@@ -82,7 +93,7 @@ def export_case(
     names: bool = True,
     categories: Collection[int] | None = None,
 ) -> Exported:
-    """Export in `fmt` (`FORMATS`); `version` is VICS's (default 2.0) and only VICS's;
+    """Export in `fmt` (`EXPORT_FORMATS`); `version` is VICS's (default 2.0) and only VICS's;
     `categories` (codes of the case's scheme) narrows the records, and is required for
     md5sum and hashdeep. Then writes `FILE.provenance.json` beside the export."""
     out_path = Path(out_path)
@@ -90,7 +101,10 @@ def export_case(
     if version is not None and fmt != "vics":
         raise ConfigError(f"--version is a VICS version; {fmt} lists have none")
     doc = export_provenance(store, fmt=fmt, names=names, categories=chosen, pdq=fmt in _WITH_PDQ)
-    if fmt == "vics":
+    if fmt in PLACE_FORMATS:
+        doc["names"] = "record paths" if names else "none"
+        count = export_places(store, out_path, fmt, names=names)
+    elif fmt == "vics":
         doc["vics_version"] = version or "2.0"
         count = export_vics(
             store, out_path, version=doc["vics_version"], names=names, categories=chosen

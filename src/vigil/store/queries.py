@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from vigil.errors import StoreError
 from vigil.model import EXPORT_FIELDS
 from vigil.store.case import CaseStore
+from vigil.store.groups import group_labels
 from vigil.store.schema import case_meta, done, files, hashsets, matches, runs, sources
 from vigil.store.writer import path_key
 
@@ -75,6 +76,7 @@ def iter_files(
             if any(row.source_id not in given for row in rows):
                 given = dict(conn.execute(select(sources.c.id, sources.c.given)).all())
             found = matches(conn, [row.id for row in rows]) if matches else {}
+            labels = group_labels(conn, [(row.id, row.sha256) for row in rows])
         for row in rows:
             yield {
                 "source": given[row.source_id],
@@ -94,6 +96,10 @@ def iter_files(
                 "exif": json.loads(row.exif) if row.exif else {},
                 "matches": found.get(row.id, []),
                 "category": row.category,
+                "category_source": row.category_source,
+                "state": row.state,
+                "review_reason": row.review_reason,
+                "group": labels.get(row.sha256),
                 "warnings": json.loads(row.warnings) if row.warnings else [],
             }
         last = rows[-1].id

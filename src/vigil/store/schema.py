@@ -104,8 +104,23 @@ files = Table(
     Column("pdq_version", Text),
     Column("windows_version", Text),
     Column("exif", Text),  # JSON object; NULL when empty
+    # The effective category (0006): a human decision on the content if any, else what the
+    # matches say; `category_source` says which ("decision" | "match"; NULL with no verdict)
+    # and `state` is decided | matched | review, with `review_reason` for review.
     Column("category", Integer),
+    Column("category_source", String(16)),
+    Column("state", String(16), nullable=False, server_default="review"),
+    Column("review_reason", Text),
     Column("warnings", Text),  # JSON list of decoder warnings; NULL when none (0005)
+    # The camera body and capture time from EXIF as columns (0006), so devices, series and
+    # the timeline aggregate in SQL instead of parsing every file's EXIF JSON.
+    Column("camera_make", Text),
+    Column("camera_model", Text),
+    Column("camera_serial", Text),
+    Column("captured_at", String(32)),
+    Column("gps_lat", Float),
+    Column("gps_lon", Float),
+    Column("thumb_sha256", String(64)),  # the embedded EXIF thumbnail's content
     Column("link_target", Text),
     Column("encrypted", Boolean, nullable=False),
     Column("mtime", Float),
@@ -117,6 +132,9 @@ files = Table(
     Index("ix_files_sha1", "sha1"),
     Index("ix_files_sha256", "sha256"),
     Index("ix_files_pdq", "pdq"),
+    Index("ix_files_state", "state"),
+    Index("ix_files_camera", "camera_make", "camera_model", "camera_serial"),
+    Index("ix_files_thumb_sha256", "thumb_sha256"),
 )
 
 done = Table(
@@ -195,7 +213,59 @@ matches = Table(
     Column("threshold", Integer, nullable=False),  # 0 for exact matches
     Column("transform", String(32), nullable=False),  # original|rot90|…|mirror|crop…
     Column("category", Integer),  # what this match says about the file's category
+    # "weak" (0006): a near hit PDQ's rules refuse to categorise (low quality, or a distance
+    # just past the threshold); it never sets a category and sends the file to review.
+    Column("strength", String(8), nullable=False, server_default="strong"),
     Column("matched_at", Text, nullable=False),
     UniqueConstraint("file_id", "entry_id", "algorithm", name="uq_matches_file_entry_algorithm"),
     Index("ix_matches_hashset_id", "hashset_id"),
+)
+
+
+# --- triage (migration 0006) ------------------------------------------------------------
+
+decisions = Table(
+    "decisions",
+    metadata,
+    # Append-only: a human's verdict on a content, never updated or deleted; the latest row
+    # per sha256 is the one that counts.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False),
+    Column("category", Integer, nullable=False),
+    Column("scheme", String(32), nullable=False),  # the case's scheme when decided
+    Column("decided_by", Text, nullable=False),
+    Column("decided_at", Text, nullable=False),
+    Column("note", Text),
+    Column("via_group", String(32)),  # the group label the decision was made on, if any
+    Index("ix_decisions_sha256_id", "sha256", "id"),
+    sqlite_autoincrement=True,
+)
+
+contents = Table(
+    "contents",
+    metadata,
+    # One row per distinct content the grouping pass has seen: its exact stack, and the
+    # visual cluster and series it joined. Rows are only added or re-pointed (series merges),
+    # so group ids stay stable across runs.
+    Column("sha256", String(64), primary_key=True),
+    Column("first_file_id", Integer, nullable=False),
+    Column("cluster_id", Integer),  # NULL: not clustered (no PDQ, or low quality)
+    Column("anchor_distance", Integer),
+    Column("is_anchor", Boolean, nullable=False, server_default="0"),
+    Column("series_id", Integer),
+    Index("ix_contents_cluster_id", "cluster_id"),
+    Index("ix_contents_series_id", "series_id"),
+    Index("ix_contents_first_file_id", "first_file_id"),
+)
+
+series = Table(
+    "series",
+    metadata,
+    # Clusters are implied by `contents.cluster_id` and their anchors; a series needs a row
+    # for what ties it together and for merges, which keep old labels meaningful.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("reasons", Text, nullable=False),  # JSON object: tie kind → count
+    Column("merged_into", Integer),  # a series absorbed by an older one
+    Column("created_at", Text, nullable=False),
+    sqlite_autoincrement=True,
 )

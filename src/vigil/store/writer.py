@@ -73,6 +73,33 @@ def exif_json(exif: dict[str, Any]) -> str | None:
     return json.dumps(exif, default=_json_default, ensure_ascii=True) if exif else None
 
 
+def camera_columns(exif: dict[str, Any]) -> dict[str, Any]:
+    """The camera body, capture time, place and embedded thumbnail of a record's EXIF, as
+    the `files` columns hold them (what devices, series, the timeline and places aggregate
+    on in SQL)."""
+
+    def text(value: Any) -> str | None:
+        return (value.strip() or None) if isinstance(value, str) else None
+
+    def number(value: Any) -> float | None:
+        return (
+            float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
+
+    gps = exif.get("gps") if isinstance(exif.get("gps"), dict) else {}
+    thumb = exif.get("thumbnail") if isinstance(exif.get("thumbnail"), dict) else {}
+    lat, lon = number(gps.get("lat")), number(gps.get("lon"))
+    return {
+        "camera_make": text(exif.get("make")),
+        "camera_model": text(exif.get("model")),
+        "camera_serial": text(exif.get("serial")),
+        "captured_at": text(exif.get("datetime_original")),
+        "gps_lat": lat if lon is not None else None,
+        "gps_lon": lon if lat is not None else None,
+        "thumb_sha256": text(thumb.get("sha256")),
+    }
+
+
 def lock_case(store: CaseStore) -> BinaryIO:
     """Hold an exclusive lock on `CASE/.writer.lock` while writing: one writer per case. The
     kernel drops it when the process dies, kill -9 included."""
@@ -325,6 +352,7 @@ class RecordWriter:
             "pdq_version": rec.pdq_version,
             "windows_version": rec.windows_version,
             "exif": exif_json(rec.exif),
+            **camera_columns(rec.exif),
             "category": rec.category,
             "warnings": json.dumps(rec.warnings) if rec.warnings else None,
             "link_target": safe_text(rec.link_target),

@@ -1,0 +1,1 @@
+"""Triage of unknown material: visual clusters, series, devices, timeline and priority."""
