@@ -85,6 +85,9 @@ CASE_COMMANDS = [
     ("decide", "{case}", "--group", "f1", "--category", "0", "--by", "ana"),
     ("queue", "{case}"),
     ("devices", "{case}"),
+    ("user", "list", "{case}"),
+    ("audit", "verify", "{case}"),
+    ("audit", "export", "{case}", "-o", "{out}"),
 ]
 # Every command that reads settings.
 SETTING_COMMANDS = [

@@ -115,7 +115,7 @@ def same_anchors(a: Anchors, b: Anchors) -> bool:
     return rows(a) == rows(b)
 
 
-@pytest.mark.parametrize("batch", [1, 7, 64, 100_000])
+@pytest.mark.parametrize("batch", [1, 30, 200, 10**6])  # hashes: ~10 a content
 @pytest.mark.parametrize("seed", range(8))
 def test_fast_path_equals_one_at_a_time_brute_force(seed: int, batch: int) -> None:
     contents = planted(seed)
@@ -154,6 +154,30 @@ def test_runs_over_parts_equal_one_run_with_the_same_ids(cuts: tuple[int, ...]) 
         parts.append(got)
     assert_same(Assignment.concat(parts), whole)
     assert anchors is not None and same_anchors(anchors, whole_anchors)
+
+
+def test_anchors_rebuilt_in_any_row_order_with_gaps_in_ids_equal_brute_force() -> None:
+    contents = planted(17)
+    rows = contents.rows()
+    first, second = (rows < 120), (rows >= 120)
+    head = Contents(
+        contents.keys[:120],
+        contents.quality[:120],
+        *(a[first] for a in (contents.codes, contents.owner, contents.variant)),
+    )
+    _, kept = brute(head)
+    shuffle = np.random.default_rng(0).permutation(len(kept))
+    kept = Anchors(kept.cluster[shuffle] * 3 + 7, kept.codes[shuffle])  # as a store returns it
+    tail = Contents(
+        contents.keys[120:],
+        contents.quality[120:],
+        *(a[second] for a in (contents.codes, contents.owner, contents.variant)),
+    )
+    got, anchors = cluster(tail, kept, batch=50)
+    want, want_anchors = brute(tail, anchors=kept)
+    assert_same(got, want)
+    assert same_anchors(anchors, want_anchors)
+    assert ((got.cluster >= 0) & (got.cluster < kept.next_id)).sum() > 10  # old clusters grew
 
 
 def test_a_clusterer_fed_in_parts_equals_one_call() -> None:

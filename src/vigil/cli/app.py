@@ -56,6 +56,11 @@ class VigilGroup(LazyGroup):
             "vigil.cli.link:link_command",
             "Report the content cases share, exactly and near-duplicate, and their camera bodies.",
         ),
+        "user": (
+            "vigil.cli.user:app",
+            "Add, list, disable and grant the users of a case's review app.",
+        ),
+        "audit": ("vigil.cli.audit:app", "Verify and export the case's tamper-evident audit log."),
     }
 
 

@@ -24,6 +24,7 @@ from vigil.reports.places import export_places
 from vigil.reports.provenance import comment_lines, export_provenance, write_sidecar
 from vigil.reports.vics_export import categorised_media, export_vics
 from vigil.store import CaseStore
+from vigil.store.audit import cli_actor, record
 
 FORMATS = ("vics", "md5sum", "hashdeep", "csv")  # the hash lists
 EXPORT_FORMATS = (*FORMATS, *PLACE_FORMATS)
@@ -92,10 +93,12 @@ def export_case(
     version: str | None = None,
     names: bool = True,
     categories: Collection[int] | None = None,
+    actor: str | None = None,
 ) -> Exported:
     """Export in `fmt` (`EXPORT_FORMATS`); `version` is VICS's (default 2.0) and only VICS's;
     `categories` (codes of the case's scheme) narrows the records, and is required for
-    md5sum and hashdeep. Then writes `FILE.provenance.json` beside the export."""
+    md5sum and hashdeep. Then writes `FILE.provenance.json` beside the export and records
+    the export in the audit (by `actor`, default `cli:<login>`)."""
     out_path = Path(out_path)
     chosen = _checked(store, fmt, categories)
     if version is not None and fmt != "vics":
@@ -117,4 +120,13 @@ def export_case(
         raise VigilError(
             f"wrote {out_path} but not its provenance sidecar: {exc.strerror or exc}"
         ) from exc
+    detail = {
+        "format": fmt,
+        "file": str(out_path.absolute()),
+        "records": count,
+        "categories": sorted(chosen) if chosen is not None else None,
+        "names": names,
+        "vics_version": doc.get("vics_version"),
+    }
+    record(store, actor or cli_actor(), "export", out_path.name, detail)
     return Exported(records=count, provenance=sidecar)

@@ -269,3 +269,51 @@ series = Table(
     Column("created_at", Text, nullable=False),
     sqlite_autoincrement=True,
 )
+
+
+# --- users and the audit log (migration 0007) -------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    # The people who may use this case in the review app. A row is this case's grant, a
+    # disabled row a revoked one, kept so the audit's names stay resolvable (store/users.py).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("password_hash", Text, nullable=False),  # argon2id PHC string, never the password
+    Column("role", String(16), nullable=False),  # admin|investigator|reviewer|auditor
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("password_changed_at", Text, nullable=False),
+    # Login throttling: failures since the last success or lock, locks in a row (each one
+    # doubles the next), and when the current lock ends (UTC ISO; NULL when not locked).
+    Column("failed_logins", Integer, nullable=False),
+    Column("lockouts", Integer, nullable=False),
+    Column("locked_until", Text),
+    UniqueConstraint("name", name="uq_users_name"),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    # Append-only and hash-chained (store/audit.py defines `entry_hash`). Ids are given by
+    # the appender, 1, 2, 3 … with no gaps even after a rollback, so a deleted row shows.
+    Column("id", _BigId, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),  # UTC ISO
+    Column("actor", Text, nullable=False),  # a user name, or "cli:<login>"
+    Column("action", String(32), nullable=False),
+    Column("subject", Text),
+    Column("detail", Text),  # canonical JSON object text; NULL when none
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    # One row (id 1): the last entry's id and hash. Appenders update it first, which
+    # serialises them on both back-ends, and verify checks the log ends where it says.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_id", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+)

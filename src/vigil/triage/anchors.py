@@ -1,7 +1,8 @@
 """The arrays visual clustering reads and keeps: the contents to cluster (`Contents`), the
 anchor state a case keeps between runs (`Anchors`) and what one run decided (`Assignment`).
 
-All of them are a few flat NumPy arrays, so millions of contents cost tens of bytes each.
+All of them are a few flat NumPy arrays: a hash costs its 32 bytes and 9 more, a content 16
+and an anchor's hash 40, with no Python object per item, so millions fit.
 """
 
 from __future__ import annotations

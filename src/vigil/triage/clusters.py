@@ -21,8 +21,8 @@ since `main` was built plus the full and window hashes of every content in the b
 anchors give each content its best earlier-batch anchor; hits inside the batch are resolved
 greedily in order, in Python only for contents that have an earlier near content in the batch.
 That is exactly one-at-a-time processing (the tests compare with a brute force). `main` is
-rebuilt once the recent anchors reach a quarter of it, so rebuilds add up to a few builds of
-the final index, and `local` stays a fraction of `main`.
+rebuilt once the recent anchors reach an eighth of it, so rebuilds add up to a few builds of
+the final index (a geometric series), and `local` stays a fraction of `main`.
 """
 
 from __future__ import annotations
@@ -33,8 +33,11 @@ from vigil.index import Layout, PdqIndex
 from vigil.index.codec import CODE_BYTES, check_threshold
 from vigil.triage.anchors import FIRST_WINDOW, FULL, NO_CLUSTER, Anchors, Assignment, Contents
 
-BATCH = 16384  # contents per batch: big enough to amortise `local` builds, small for its queries
-MERGE_FRACTION = 4  # rebuild `main` when the recent anchors exceed 1/4 of it
+# Hashes per batch (a content's are never split): enough to amortise building `local`, few
+# enough that it stays small. Both constants were picked with benchmarks/triage.py at 1 and
+# at 14 hashes a content.
+BATCH = 65536
+MERGE_FRACTION = 8  # rebuild `main` when the recent anchors' hashes exceed 1/8 of its own
 # Per-probe and per-candidate costs (ns) of a PdqIndex search on one core, fitted to measured
 # searches at 100k–4M hashes; they pick a layout up to ~48 B/hash of offsets, about twice
 # as fast as the default layout, which is sized for memory rather than for speed.
@@ -65,6 +68,7 @@ class Clusterer:
 
     Feed it contents with `add`, in first-seen order, as many times as needed (each call is
     the next part of the sequence); `anchors` is the state to keep for the next run.
+    `batch` is how many hashes go into one batch: a speed knob, results never depend on it.
     """
 
     def __init__(
@@ -96,9 +100,11 @@ class Clusterer:
         rows = contents.rows()
         order = np.argsort(rows, kind="stable")
         rows = rows[order]
+        n = len(contents.keys)
+        before = np.cumsum(np.bincount(rows, minlength=n)) - np.bincount(rows, minlength=n)
+        cuts = np.flatnonzero(np.diff(before // self.batch)) + 1
         parts = []
-        for start in range(0, max(len(contents.keys), 1), self.batch):
-            stop = min(start + self.batch, len(contents.keys))
+        for start, stop in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True):
             lo, hi = np.searchsorted(rows, [start, stop])
             take = order[lo:hi]
             part = self._batch(
@@ -154,13 +160,17 @@ class Clusterer:
         distance[~ok] = -1
         self._next = offset + int(anchor.sum())
         new = target & anchor[pos]
-        self._recent.append(Anchors(cluster[pos[new]], codes[new]))
-        if MERGE_FRACTION * sum(len(a) for a in self._recent) > len(self._main_codes):
-            merged = self.anchors
-            self._main_cluster, self._main_codes = merged.cluster, merged.codes
-            self._main = self._index(merged.cluster, merged.codes)
-            self._recent = []
+        self._keep(Anchors(cluster[pos[new]], codes[new]))
         return cluster, distance, anchor
+
+    def _keep(self, new: Anchors) -> None:
+        """Hold new anchors in `recent`; fold them into `main` once they reach a fraction."""
+        self._recent.append(new)
+        if MERGE_FRACTION * sum(len(a) for a in self._recent) > len(self._main_codes):
+            merged, self._recent = self.anchors, []
+            self._main_cluster, self._main_codes = merged.cluster, merged.codes
+            self._main = PdqIndex(self.threshold)  # let the old tables go before the build
+            self._main = self._index(merged.cluster, merged.codes)
 
 
 def cluster(

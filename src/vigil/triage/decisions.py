@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from vigil.errors import ConfigError, StoreError
 from vigil.pipeline.categorise import resolve_categories
 from vigil.store import CaseStore
+from vigil.store.audit import append
 from vigil.store.case import now_iso
 from vigil.store.groups import group_contents
 from vigil.store.schema import decisions, files
@@ -43,7 +44,8 @@ def decide(
     by: str | None = None,
 ) -> DecisionOutcome:
     """Record `category` for one content (`sha256`) or every content of a `group` label, then
-    decide the verdict of every file holding them again, in one transaction."""
+    decide the verdict of every file holding them again, in one transaction with its audit
+    entry (by `by`)."""
     if (sha256 is None) == (group is None):
         raise ConfigError("give exactly one of a content (--sha256) or a group (--group)")
     scheme = store.scheme
@@ -73,6 +75,9 @@ def decide(
                 ],
             )
             covered = _apply(conn, store, hashes)
+            on, subject = ("group", group) if group is not None else ("sha256", hashes[0])
+            detail = {"category": category, "contents": len(hashes), "files": covered}
+            append(conn, who, "decision", subject, {**detail, on: subject, "note": note})
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot record the decision in {store.describe_db()}: {exc}") from exc
     return DecisionOutcome(len(hashes), covered, category, scheme.label(category))
