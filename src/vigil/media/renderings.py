@@ -17,6 +17,7 @@ from PIL import Image, ImageFilter
 from vigil.config import Limits
 from vigil.errors import ImageError
 from vigil.media.image import decode_for_hashing, open_image
+from vigil.media.thumbnail import UPRIGHT
 from vigil.plugins import Registry
 
 JPEG_QUALITY = 85
@@ -25,15 +26,6 @@ _DCT_SCALED = frozenset({"JPEG", "MPO"})
 _ORIENTATION = 0x0112
 _RESAMPLE = Image.Resampling.LANCZOS
 _REDUCING_GAP = 1.5  # as the review thumbnail: a box pre-reduction, then Lanczos
-_TRANSPOSE = {  # EXIF orientation → the transposition that shows the picture upright
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 
 class Rendering(Protocol):
@@ -279,7 +271,7 @@ def _upright(data: bytes, size: int, limits: Limits) -> Image.Image:
     if img.size != (w, h):
         # Sized from the stored dimensions: the scaled decode's rounding would skew slivers.
         img = img.resize(target, _RESAMPLE, reducing_gap=_REDUCING_GAP)
-    method = _TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
+    method = UPRIGHT.get(orientation) if isinstance(orientation, int) else None
     return img if method is None else img.transpose(method)
 
 

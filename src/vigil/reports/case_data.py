@@ -20,6 +20,7 @@ from vigil.errors import StoreError
 from vigil.reports.places import place_of
 from vigil.store import CaseStore, case_summary
 from vigil.store.case import now_iso
+from vigil.store.queries import file_pages
 from vigil.store.schema import files, hashsets, matches, sources
 
 REPORT_FORMAT = 1
@@ -76,25 +77,8 @@ def _scan(store: CaseStore, max_places: int) -> tuple[dict[str, Any], dict[str, 
     days: dict[str, list[int]] = {}  # day → [by EXIF, by mtime]
     undated = media = places_total = 0
     points: list[dict[str, Any]] = []
-    given: dict[int, str] = {}
-    last = 0
-    columns = (files.c.id, files.c.source_id, files.c.kind, files.c.path, files.c.sha256)
-    while True:
-        query = (
-            select(*columns, files.c.exif, files.c.mtime)
-            .where(files.c.id > last)
-            .order_by(files.c.id)
-            .limit(PAGE)
-        )
-        try:
-            with store.engine.connect() as conn:
-                rows = conn.execute(query).all()
-                if any(row.source_id not in given for row in rows):
-                    given = dict(conn.execute(select(sources.c.id, sources.c.given)).all())
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read the case database: {exc}") from exc
-        if not rows:
-            break
+    columns = (files.c.kind, files.c.path, files.c.sha256, files.c.exif, files.c.mtime)
+    for rows, given in file_pages(store, columns, page=PAGE):
         for row in rows:
             exif = json.loads(row.exif) if row.exif else {}
             if row.kind in MEDIA:
@@ -114,7 +98,6 @@ def _scan(store: CaseStore, max_places: int) -> tuple[dict[str, Any], dict[str, 
                         {"lat": place.lat, "lon": place.lon, "source": place.source}
                         | {"path": place.path, "sha256": place.sha256, "datetime": place.datetime}
                     )
-        last = rows[-1].id
     timeline = {
         "media_files": media,
         "undated": undated,

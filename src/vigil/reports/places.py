@@ -14,13 +14,10 @@ from pathlib import Path
 from typing import Any, TextIO
 from xml.sax.saxutils import escape
 
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
-
-from vigil.errors import StoreError
 from vigil.reports.atomic import atomic_output
 from vigil.store import CaseStore
-from vigil.store.schema import files, sources
+from vigil.store.queries import file_pages
+from vigil.store.schema import files
 
 PAGE = 5_000
 FORMATS = ("geojson", "kml")
@@ -70,31 +67,14 @@ def iter_places(store: CaseStore, *, page: int = PAGE) -> Iterator[Place]:
     # json.dumps writes the key with its quotes, so this skips the rows that cannot hold one
     # without parsing them; a string value "gps" still gets through and is checked below.
     wanted = files.c.exif.like('%"gps"%')
-    given: dict[int, str] = {}
-    last = 0
-    while True:
-        query = (
-            select(files.c.id, files.c.source_id, files.c.path, files.c.sha256, files.c.exif)
-            .where(files.c.id > last, wanted)
-            .order_by(files.c.id)
-            .limit(page)
-        )
-        try:
-            with store.engine.connect() as conn:
-                rows = conn.execute(query).all()
-                if any(row.source_id not in given for row in rows):
-                    given = dict(conn.execute(select(sources.c.id, sources.c.given)).all())
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read the case database: {exc}") from exc
-        if not rows:
-            return
+    columns = (files.c.path, files.c.sha256, files.c.exif)
+    for rows, given in file_pages(store, columns, wanted, page=page):
         for row in rows:
             found = place_of(
                 json.loads(row.exif), source=given[row.source_id], path=row.path, sha256=row.sha256
             )
             if found is not None:
                 yield found
-        last = rows[-1].id
 
 
 def _feature(place: Place, names: bool) -> dict[str, Any]:

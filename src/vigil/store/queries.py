@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -102,6 +102,30 @@ def iter_files(
                 "group": labels.get(row.sha256),
                 "warnings": json.loads(row.warnings) if row.warnings else [],
             }
+        last = rows[-1].id
+
+
+def file_pages(
+    store: CaseStore, columns: Sequence[Any], *where: Any, page: int = 5000
+) -> Iterator[tuple[list[Any], dict[int, str]]]:
+    """The `files` rows matching `where`, as (page of rows in id order, {source id: SOURCE
+    as given}), by keyset in one short read per page (rows carry `id` and `source_id`)."""
+    given: dict[int, str] = {}
+    last = 0
+    while True:
+        query = (
+            select(files.c.id, files.c.source_id, *columns)
+            .where(files.c.id > last, *where)
+            .order_by(files.c.id)
+            .limit(page)
+        )
+        with _connection(store) as conn:
+            rows = conn.execute(query).all()
+            if any(row.source_id not in given for row in rows):
+                given = dict(conn.execute(select(sources.c.id, sources.c.given)).all())
+        if not rows:
+            return
+        yield rows, given
         last = rows[-1].id
 
 
