@@ -34,6 +34,14 @@ OUT_OF_RANGE = [
     ("archive_max_ratio", 0, "at least 1"),
     ("archive_max_members", 0, "at least 1"),
     ("member_max_bytes", 0, "at least 1"),
+    ("review_stretch_minutes", 0, "1 to 1440"),
+    ("break_minutes", 1441, "1 to 1440"),
+    ("reveal_seconds", 601, "1 to 600"),
+    ("reveal_url_seconds", 0, "1 to 600"),
+    ("review_size", 63, "64 to 4096"),
+    ("daily_reveal_budget", -1, "0 (off) or at least 1"),
+    ("session_idle_minutes", 0, "1 to 1440"),
+    ("consensus_reviewers", 10, "1 to 9"),
 ]
 # The edges of each range, which must load.
 EDGES = [

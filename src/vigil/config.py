@@ -156,6 +156,60 @@ class Settings:
         maximum=86_400,
     )
 
+    # The review app (web/). A reviewer's stretch ends in an enforced break; the IWF's rule
+    # of a 10-minute break every hour is the default.
+    review_stretch_minutes: int = _setting(
+        50,
+        "Minutes of reviewing (requests no more than break_minutes apart) after which the "
+        "review app enforces a break.",
+        minimum=1,
+        maximum=24 * 60,
+    )
+    break_minutes: int = _setting(
+        10,
+        "Length of the enforced break; any pause this long also starts a new stretch.",
+        minimum=1,
+        maximum=24 * 60,
+    )
+    reveal_seconds: int = _setting(
+        5,
+        "Seconds a revealed (undegraded) item stays on screen before it re-degrades.",
+        minimum=1,
+        maximum=600,
+    )
+    reveal_url_seconds: int = _setting(
+        30,
+        "Seconds a reveal URL stays valid; it is single-use either way.",
+        minimum=1,
+        maximum=600,
+    )
+    review_size: int = _setting(
+        1024,
+        "Longest side, in pixels, of a revealed picture (read again from the evidence).",
+        minimum=64,
+        maximum=4096,
+    )
+    daily_reveal_budget: int = _setting(
+        0,
+        "Reveals a user may make a day before the app warns (a user's own budget, set with "
+        "`vigil user budget`, wins); 0: no budget.",
+        minimum=1,
+        off=0,
+    )
+    session_idle_minutes: int = _setting(
+        30,
+        "A review-app session without a request for this long ends (log in again).",
+        minimum=1,
+        maximum=24 * 60,
+    )
+    consensus_reviewers: int = _setting(
+        1,
+        "Reviewers who must agree on a category before it counts as a decision (UK CAID "
+        "uses 3); disagreements get a queue of their own. 1: one decision counts.",
+        minimum=1,
+        maximum=9,
+    )
+
     def __post_init__(self) -> None:
         _check_fields(self)
 

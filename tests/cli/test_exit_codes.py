@@ -98,6 +98,7 @@ SETTING_COMMANDS = [
     ("link", "{case}", "{other}"),
     ("queue", "{case}"),
     ("report", "{case}", "-o", "{out}"),
+    ("serve", "{case}"),  # only here: on a good case it serves until stopped
 ]
 
 

@@ -75,7 +75,7 @@ def test_list_never_shows_a_hash(case: Path) -> None:
     assert "argon2" not in table + as_json and PASSWORD not in table + as_json
     [user] = json.loads(as_json)["users"]
     assert set(user) == {"id", "name", "role", "disabled", "created_at", "failed_logins",
-                         "locked_until"}  # fmt: skip
+                         "locked_until", "daily_reveals", "rendering"}  # fmt: skip
 
 
 def test_disable_grant_and_password_each_take_effect_and_are_audited(case: Path) -> None:
@@ -98,3 +98,17 @@ def test_disable_grant_and_password_each_take_effect_and_are_audited(case: Path)
         (me, "user_grant"),
         (me, "user_password"),
     ]
+
+
+def test_budget_sets_a_users_daily_reveals_and_is_audited(case: Path) -> None:
+    vigil("user", "add", case, "ana", "--role", "reviewer", "--password-stdin", stdin=PASSWORD)
+    assert "ana: 40 reveals a day" in vigil("user", "budget", case, "ana", "--reveals", "40").stdout
+    vigil("user", "budget", case, "nobody", "--reveals", "4", code=2)
+    assert (
+        json.loads(vigil("user", "list", case, "--json").stdout)["users"][0]["daily_reveals"] == 40
+    )
+    vigil("user", "budget", case, "ana", "--reveals", "0")
+    with CaseStore.open(case) as store, store.engine.connect() as conn:
+        assert conn.execute(select(users.c.daily_reveals)).scalar() is None
+        actions = list(conn.execute(select(audit.c.action).order_by(audit.c.id)).scalars())
+    assert actions[-2:] == ["user_budget", "user_budget"]

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
+from vigil.errors import StoreError
 from vigil.model import FileRecord, Kind, Locator
 from vigil.pipeline.hashset_flows import import_and_match, remove_and_redecide
 from vigil.reports.exports import export_case
@@ -273,3 +274,23 @@ def test_any_one_byte_change_to_any_stored_field_is_caught(tmp_path: Path) -> No
     with store:
         check()
         assert verify(store).ok
+
+
+def test_an_import_and_its_entry_commit_together(tmp_path: Path, monkeypatch) -> None:
+    from vigil.store import hashsets as hashset_store
+    from vigil.store.hashsets import list_hashsets
+
+    listed = tmp_path / "known.md5"
+    listed.write_text("0123456789abcdef0123456789abcdef  a.jpg\n")
+
+    def failing(*_args, **_kw):
+        raise StoreError("the audit log cannot be written")
+
+    with CaseStore.create(tmp_path / "case") as store:
+        monkeypatch.setattr(hashset_store, "append", failing)
+        with pytest.raises(StoreError):
+            import_and_match(store, listed, fmt="md5sum", name="known", actor="bo")
+        assert list_hashsets(store, include_inactive=True) == []
+        monkeypatch.undo()
+        import_and_match(store, listed, fmt="md5sum", name="known", actor="bo")
+        assert [r.action for r in rows(store)] == ["hashset_import"]

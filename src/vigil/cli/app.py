@@ -58,9 +58,13 @@ class VigilGroup(LazyGroup):
         ),
         "user": (
             "vigil.cli.user:app",
-            "Add, list, disable and grant the users of a case's review app.",
+            "Add, list, disable and grant the users of a case's review app; set their budgets.",
         ),
         "audit": ("vigil.cli.audit:app", "Verify and export the case's tamper-evident audit log."),
+        "serve": (
+            "vigil.cli.serve:serve_command",
+            "Serve the review app for these cases (users log in with their case accounts).",
+        ),
     }
 
 

@@ -15,7 +15,8 @@ from rich.table import Table
 from vigil.cli.errors import reports_errors
 
 app = typer.Typer(
-    help="Add, list, disable and grant the users of a case's review app.", no_args_is_help=True
+    help="Add, list, disable and grant the users of a case's review app; set their budgets.",
+    no_args_is_help=True,
 )
 
 ROLE_HELP = (
@@ -132,3 +133,28 @@ def password_command(case: CaseArg, name: NameArg, password_stdin: StdinOpt = Fa
     with CaseStore.open(case) as store:
         set_password(store, name, read_password(password_stdin), actor=cli_actor())
     typer.echo(f"password changed for {name}")
+
+
+@app.command("budget")
+@reports_errors
+def budget_command(
+    case: CaseArg,
+    name: NameArg,
+    reveals: Annotated[
+        int,
+        typer.Option(
+            "--reveals",
+            min=0,
+            help="Reveals a day before the review app warns; 0 returns to the case's "
+            "daily_reveal_budget setting.",
+        ),
+    ],
+) -> None:
+    """Set a user's daily reveal budget in the review app."""
+    from vigil.store import CaseStore
+    from vigil.store.audit import cli_actor
+    from vigil.store.exposure import set_budget
+
+    with CaseStore.open(case) as store:
+        set_budget(store, name, reveals or None, actor=cli_actor())
+    typer.echo(f"{name}: {reveals or 'the case setting'} reveals a day")

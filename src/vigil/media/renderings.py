@@ -249,7 +249,52 @@ def render(data: bytes, mode: str, size: int, *, limits: Limits | None = None) -
         raise _reason(data, limits, exc) from exc
 
 
-def _upright(data: bytes, size: int, limits: Limits) -> Image.Image:
+def review_copy(data: bytes, size: int, *, limits: Limits | None = None) -> bytes:
+    """The undegraded picture a reviewer asked to see: upright, colour, long side at most
+    `size`, a JPEG written from fresh pixels (no metadata of the source), decoded within the
+    same bounds as `render`."""
+    limits = limits or Limits()
+    if not data:
+        raise ImageError("empty image", "0 bytes")
+    if len(data) > limits.max_image_bytes:
+        raise ImageError("image too large", f"{len(data)} bytes > limit {limits.max_image_bytes}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = _upright(data, size, limits, draft="RGB")
+            fitted = _to_rgb(img)
+            fitted = (
+                fitted
+                if fitted.size == _fitted(fitted.size, size)
+                else fitted.resize(
+                    _fitted(fitted.size, size), _RESAMPLE, reducing_gap=_REDUCING_GAP
+                )
+            )
+            fresh = Image.frombytes("RGB", fitted.size, fitted.tobytes())
+            buf = io.BytesIO()
+            fresh.save(buf, "JPEG", quality=JPEG_QUALITY)
+            return buf.getvalue()
+    except ImageError:
+        raise
+    except Exception as exc:  # hostile bytes reach odd corners of every decoder
+        raise _reason(data, limits, exc) from exc
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """RGB with transparency shown on white, as the review thumbnail does."""
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("RGBA", "LA", "PA", "P") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, (255, 255, 255))
+        canvas.paste(rgba.convert("RGB"), mask=rgba.getchannel("A"))
+        return canvas
+    if img.mode.startswith("I") or img.mode == "F":
+        return _grey(img).convert("RGB")
+    return img.convert("RGB")
+
+
+def _upright(data: bytes, size: int, limits: Limits, *, draft: str = "L") -> Image.Image:
     img = open_image(data)
     w, h = img.size
     if w <= 0 or h <= 0:
@@ -261,7 +306,7 @@ def _upright(data: bytes, size: int, limits: Limits) -> Image.Image:
     target = _fitted((w, h), size)
     if img.format in _DCT_SCALED:
         # libjpeg picks the largest of 1/2, 1/4, 1/8 keeping both sides at least the target.
-        img.draft("L", target)
+        img.draft(draft, target)
     img.load()
     # Read after loading: Pillow's TIFF loader has already applied (and dropped) the tag.
     try:

@@ -107,7 +107,8 @@ def file_verdict(
 
 
 def latest_decisions(conn: Connection, sha256s: Iterable[str]) -> dict[str, int]:
-    """The category of the latest decision on each of these contents that has one."""
+    """The category of the latest decision on each of these contents that has one (a
+    withdrawal, whose category is NULL, leaves the content out)."""
     wanted = sorted({h for h in sha256s if h})
     out: dict[str, int] = {}
     for i in range(0, len(wanted), PAGE):
@@ -119,7 +120,8 @@ def latest_decisions(conn: Connection, sha256s: Iterable[str]) -> dict[str, int]
         out.update(
             conn.execute(
                 select(decisions.c.sha256, decisions.c.category).where(
-                    decisions.c.id.in_(latest.scalar_subquery())
+                    decisions.c.id.in_(latest.scalar_subquery()),
+                    decisions.c.category.is_not(None),
                 )
             ).all()
         )

@@ -15,7 +15,7 @@ from vigil.hashsets import HashSetFormat, get_format
 from vigil.pipeline.categorise import resolve_all_categories
 from vigil.pipeline.matcher import MatchSummary, match_case
 from vigil.store import CaseStore
-from vigil.store.audit import cli_actor, record
+from vigil.store.audit import cli_actor
 from vigil.store.hashsets import HashSetInfo, ImportStats, import_hashset, remove_hashset
 
 
@@ -44,10 +44,9 @@ def import_and_match(
     on_progress: Callable[[int], None] | None = None,
     actor: str | None = None,
 ) -> ImportOutcome:
-    """Import `path` as a new version of a set (`store.hashsets.import_hashset`), record it in
-    the audit (by `actor`, default `cli:<login>`), then match every file of the case against
-    that version at the case's settings. The import commits in its own transaction, so its
-    audit entry follows in the next one."""
+    """Import `path` as a new version of a set (`store.hashsets.import_hashset`), recorded in
+    the audit in the same transaction (by `actor`, default `cli:<login>`), then match every
+    file of the case against that version at the case's settings."""
     path = Path(path)
     hash_format = get_format(fmt, path) if isinstance(fmt, str) else fmt
     codes = load_category_map(category_map, store.scheme) if category_map is not None else None
@@ -64,18 +63,8 @@ def import_and_match(
         category_map_source=str(category_map),
         stats=stats,
         on_progress=on_progress,
+        actor=actor or cli_actor(),
     )
-    detail = {
-        "version": info.version,
-        "format": info.format,
-        "kind": info.kind,
-        "category": info.category,
-        "entries": info.entries,
-        "pdq_entries": info.pdq_entries,
-        "source_file": info.source_file,
-        "source_sha256": info.source_sha256,
-    }
-    record(store, actor or cli_actor(), "hashset_import", info.name, detail)
     summary = match_case(store, settings, hashset_ids=[info.id])
     return ImportOutcome(info, stats, summary)
 
@@ -109,10 +98,9 @@ def import_notes(outcome: ImportOutcome, scheme: CategoryScheme) -> list[str]:
 
 
 def remove_and_redecide(store: CaseStore, name: str, *, actor: str | None = None) -> list[int]:
-    """Remove set `name` with its matches, record it in the audit (by `actor`, default
-    `cli:<login>`); the files it matched get their category decided again. Returns those
-    files' ids."""
-    affected = remove_hashset(store, name)
-    record(store, actor or cli_actor(), "hashset_remove", name, {"files": len(affected)})
+    """Remove set `name` with its matches, recorded in the audit in the same transaction (by
+    `actor`, default `cli:<login>`); the files it matched get their category decided again.
+    Returns those files' ids."""
+    affected = remove_hashset(store, name, actor=actor or cli_actor())
     resolve_all_categories(store, affected)
     return affected

@@ -20,6 +20,7 @@ from vigil.errors import StoreError
 from vigil.reports.places import place_of
 from vigil.store import CaseStore, case_summary
 from vigil.store.case import now_iso
+from vigil.store.exposure import reveals_per_decided
 from vigil.store.queries import file_pages
 from vigil.store.schema import files, hashsets, matches, sources
 
@@ -235,4 +236,5 @@ def gather(
         "devices": _bounded(triage.devices if triage else [], TOP),
         "series": _bounded(triage.series if triage else [], TOP),
         "queue": {"total": len(queued), "items": queue},
+        "exposure": reveals_per_decided(store),
     }

@@ -53,6 +53,11 @@ ACTIONS = frozenset(
         "user_disable",
         "user_grant",
         "user_password",
+        "user_budget",
+        "user_rendering",
+        "outcome",
+        "undo",
+        "vote",
     }
 )
 FIELDS = ("id", "at", "actor", "action", "subject", "detail", "prev_hash", "entry_hash")

@@ -32,6 +32,7 @@ from vigil.errors import ConfigError, HashSetFormatError, StoreError, VigilError
 from vigil.hashing import windows
 from vigil.hashsets import HashEntry, HashSetFormat
 from vigil.index import PdqIndex, hex_to_codes
+from vigil.store.audit import append
 from vigil.store.case import CaseStore, now_iso
 from vigil.store.schema import hash_entries, hashsets, matches
 from vigil.store.writer import lock_case, safe_text
@@ -396,6 +397,7 @@ def import_hashset(
     category_map_source: str = "the category map",
     stats: ImportStats | None = None,
     on_progress: Callable[[int], None] | None = None,
+    actor: str | None = None,
 ) -> HashSetInfo:
     """Import the list at `path` as the next version of set `name` (default: the file stem).
 
@@ -413,7 +415,8 @@ def import_hashset(
     and activates the new one. Only after the commit is the index moved into
     `store.index_dir(id)` and the replaced versions' indexes deleted. A parse error, a
     category outside the case's scheme (any entry's, with its entry number) or a database
-    error leaves the case as it was. `on_progress(entries so far)` is called per batch.
+    error leaves the case as it was. `on_progress(entries so far)` is called per batch. With
+    an `actor`, the import's audit entry commits in the same transaction.
     """
     path = Path(path)
     if kind not in KINDS:
@@ -437,6 +440,8 @@ def import_hashset(
             info, replaced = _import_in(
                 conn, path, fmt, name, kind, category, cmap, stats, sha, tmp_index, on_progress
             )
+            if actor is not None:
+                append(conn, actor, "hashset_import", info.name, _import_detail(info))
         if tmp_index.exists():
             final = store.index_dir(info.id)
             shutil.rmtree(final, ignore_errors=True)  # a stale folder from a reused id
@@ -451,6 +456,19 @@ def import_hashset(
             sha.close()
         shutil.rmtree(tmp_index, ignore_errors=True)
         lock.close()
+
+
+def _import_detail(info: HashSetInfo) -> dict[str, Any]:
+    return {
+        "version": info.version,
+        "format": info.format,
+        "kind": info.kind,
+        "category": info.category,
+        "entries": info.entries,
+        "pdq_entries": info.pdq_entries,
+        "source_file": info.source_file,
+        "source_sha256": info.source_sha256,
+    }
 
 
 def _import_in(
@@ -532,10 +550,11 @@ def _import_in(
 # -- removing ----------------------------------------------------------------------------
 
 
-def remove_hashset(store: CaseStore, name: str) -> list[int]:
+def remove_hashset(store: CaseStore, name: str, *, actor: str | None = None) -> list[int]:
     """Remove set `name`: its entries and every match of any of its versions are deleted,
     its versions are marked inactive (rows kept), its indexes deleted. Returns the ids of
-    the files that had matches, whose category must now be decided again."""
+    the files that had matches, whose category must now be decided again. With an `actor`,
+    the removal's audit entry commits in the same transaction."""
     lock = lock_case(store)
     try:
         with store.engine.begin() as conn, _bulk_cache(conn):
@@ -559,6 +578,8 @@ def remove_hashset(store: CaseStore, name: str) -> list[int]:
             conn.execute(delete(matches).where(matches.c.hashset_id.in_(ids)))
             conn.execute(delete(hash_entries).where(hash_entries.c.hashset_id.in_(ids)))
             conn.execute(update(hashsets).where(hashsets.c.id.in_(ids)).values(active=False))
+            if actor is not None:
+                append(conn, actor, "hashset_remove", name, {"files": len(affected)})
         for version_id in ids:
             shutil.rmtree(store.index_dir(version_id), ignore_errors=True)
         return affected

@@ -133,6 +133,7 @@ files = Table(
     Index("ix_files_sha256", "sha256"),
     Index("ix_files_pdq", "pdq"),
     Index("ix_files_state", "state"),
+    Index("ix_files_category", "category"),
     Index("ix_files_camera", "camera_make", "camera_model", "camera_serial"),
     Index("ix_files_thumb_sha256", "thumb_sha256"),
 )
@@ -228,10 +229,11 @@ decisions = Table(
     "decisions",
     metadata,
     # Append-only: a human's verdict on a content, never updated or deleted; the latest row
-    # per sha256 is the one that counts.
+    # per sha256 is the one that counts. A NULL category withdraws the decisions before it
+    # (an undo, migration 0008): the content's verdict is its matches' again.
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("sha256", String(64), nullable=False),
-    Column("category", Integer, nullable=False),
+    Column("category", Integer),
     Column("scheme", String(32), nullable=False),  # the case's scheme when decided
     Column("decided_by", Text, nullable=False),
     Column("decided_at", Text, nullable=False),
@@ -290,6 +292,8 @@ users = Table(
     Column("failed_logins", Integer, nullable=False),
     Column("lockouts", Integer, nullable=False),
     Column("locked_until", Text),
+    Column("daily_reveals", Integer),  # this user's reveal budget a day; NULL: the setting's
+    Column("rendering", String(16)),  # the degraded rendering chosen; NULL: the default
     UniqueConstraint("name", name="uq_users_name"),
 )
 
@@ -316,4 +320,69 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("last_id", BigInteger, nullable=False),
     Column("last_hash", String(64), nullable=False),
+)
+
+
+# --- the review app (migration 0008) -----------------------------------------------------
+
+reveals = Table(
+    "reveals",
+    metadata,
+    # One look at an item's unblurred rendering: who, which file, its category then, and the
+    # single-use URL (only the token's SHA-256 is kept). `served_at` is set once, when the URL
+    # is used; `seconds` is how long it stayed on screen, as the page reports it.
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("user_name", String(64), nullable=False),
+    Column("file_id", _BigId, nullable=False),
+    Column("sha256", String(64)),
+    Column("category", Integer),
+    Column("severe", Boolean, nullable=False),  # the scheme's most severe category
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+    Column("served_at", String(40)),
+    Column("seconds", Float),
+    UniqueConstraint("token_hash", name="uq_reveals_token_hash"),
+    Index("ix_reveals_user_name_created_at", "user_name", "created_at"),
+    Index("ix_reveals_sha256", "sha256"),
+    sqlite_autoincrement=True,
+)
+
+review_time = Table(
+    "review_time",
+    metadata,
+    # Per user: reviewing seconds on `day` (UTC), and the current stretch without a break,
+    # which the app ends with an enforced break (web/wellbeing.py).
+    Column("user_name", String(64), primary_key=True),
+    Column("day", String(10), nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("stretch_started_at", String(40), nullable=False),
+    Column("last_active_at", String(40), nullable=False),
+)
+
+outcomes = Table(
+    "outcomes",
+    metadata,
+    # What became of the case ("victim safeguarded"), posted by an admin, shown to reviewers.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("posted_by", String(64), nullable=False),
+    Column("posted_at", String(40), nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+votes = Table(
+    "votes",
+    metadata,
+    # A reviewer's category for a content while the case needs several to agree
+    # (`consensus_reviewers`); agreement writes the decision (triage/consensus.py).
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False),
+    Column("category", Integer, nullable=False),
+    Column("scheme", String(32), nullable=False),
+    Column("voted_by", String(64), nullable=False),
+    Column("voted_at", String(40), nullable=False),
+    Column("note", Text),
+    Column("via_group", String(32)),
+    Index("ix_votes_sha256_id", "sha256", "id"),
+    sqlite_autoincrement=True,
 )

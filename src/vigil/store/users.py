@@ -59,6 +59,8 @@ class User:
     created_at: str
     failed_logins: int
     locked_until: str | None
+    daily_reveals: int | None = None  # this user's reveal budget a day (None: the setting's)
+    rendering: str | None = None  # the degraded rendering chosen in the review app
 
 
 def can(role: str, permission: str) -> bool:
@@ -100,6 +102,8 @@ def _user(row: Any) -> User:
         row.created_at,
         row.failed_logins,
         row.locked_until,
+        row.daily_reveals,
+        row.rendering,
     )
 
 
@@ -139,6 +143,16 @@ def list_users(store: CaseStore) -> list[User]:
             return [_user(r) for r in conn.execute(select(users).order_by(users.c.name))]
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot read the users of {store.describe_db()}: {exc}") from exc
+
+
+def enabled_user(store: CaseStore, name: str) -> User | None:
+    """The account `name` as it is now, or None when the case has none or it is disabled."""
+    try:
+        with store.engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.name == name)).first()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read the users of {store.describe_db()}: {exc}") from exc
+    return None if row is None or row.disabled else _user(row)
 
 
 def _change(

@@ -46,44 +46,76 @@ def decide(
     """Record `category` for one content (`sha256`) or every content of a `group` label, then
     decide the verdict of every file holding them again, in one transaction with its audit
     entry (by `by`)."""
-    if (sha256 is None) == (group is None):
-        raise ConfigError("give exactly one of a content (--sha256) or a group (--group)")
-    scheme = store.scheme
-    scheme.check(category)
-    if note is not None and len(note) > MAX_NOTE:
-        raise ConfigError(f"a decision note holds at most {MAX_NOTE} characters")
-    who = (by or _user()).strip()
-    if not who:
-        raise ConfigError("a decision needs the name of who made it (--by)")
+    who = check_request(store, category, sha256, group, note, by or _user())
     try:
         with store.engine.begin() as conn:
-            hashes = _contents(conn, sha256, group)
-            when = now_iso()
-            conn.execute(
-                insert(decisions),
-                [
-                    {
-                        "sha256": h,
-                        "category": category,
-                        "scheme": scheme.name,
-                        "decided_by": who,
-                        "decided_at": when,
-                        "note": note,
-                        "via_group": group,
-                    }
-                    for h in hashes
-                ],
+            hashes = contents_of(conn, sha256, group)
+            covered = record_decisions(
+                conn, store, hashes, category, by=who, note=note, group=group
             )
-            covered = _apply(conn, store, hashes)
-            on, subject = ("group", group) if group is not None else ("sha256", hashes[0])
-            detail = {"category": category, "contents": len(hashes), "files": covered}
-            append(conn, who, "decision", subject, {**detail, on: subject, "note": note})
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot record the decision in {store.describe_db()}: {exc}") from exc
-    return DecisionOutcome(len(hashes), covered, category, scheme.label(category))
+    return DecisionOutcome(len(hashes), covered, category, store.scheme.label(category))
 
 
-def _contents(conn: Connection, sha256: str | None, group: str | None) -> list[str]:
+def check_request(
+    store: CaseStore,
+    category: int,
+    sha256: str | None,
+    group: str | None,
+    note: str | None,
+    by: str,
+) -> str:
+    """Refuse a request no decision (or vote) can come of; returns who makes it, stripped."""
+    if (sha256 is None) == (group is None):
+        raise ConfigError("give exactly one of a content (--sha256) or a group (--group)")
+    store.scheme.check(category)
+    if note is not None and len(note) > MAX_NOTE:
+        raise ConfigError(f"a decision note holds at most {MAX_NOTE} characters")
+    who = by.strip()
+    if not who:
+        raise ConfigError("a decision needs the name of who made it (--by)")
+    return who
+
+
+def record_decisions(
+    conn: Connection,
+    store: CaseStore,
+    hashes: Sequence[str],
+    category: int,
+    *,
+    by: str,
+    note: str | None = None,
+    group: str | None = None,
+) -> int:
+    """Append `category` for each content, decide its files' verdicts again and write the
+    audit entry, all inside the caller's transaction; returns the files covered."""
+    when = now_iso()
+    conn.execute(
+        insert(decisions),
+        [
+            {
+                "sha256": h,
+                "category": category,
+                "scheme": store.scheme.name,
+                "decided_by": by,
+                "decided_at": when,
+                "note": note,
+                "via_group": group,
+            }
+            for h in hashes
+        ],
+    )
+    covered = _apply(conn, store, hashes)
+    on, subject = ("group", group) if group is not None else ("sha256", hashes[0])
+    detail = {"category": category, "contents": len(hashes), "files": covered}
+    append(conn, by, "decision", subject, {**detail, on: subject, "note": note})
+    return covered
+
+
+def contents_of(conn: Connection, sha256: str | None, group: str | None) -> list[str]:
+    """The contents a request names: the one `sha256` (which a file must hold) or every
+    content of `group`; ConfigError otherwise."""
     if group is not None:
         return group_contents(conn, group)
     wanted = (sha256 or "").strip().lower()

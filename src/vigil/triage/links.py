@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, cast, func, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import func, select
 
 from vigil.config import load_settings
 from vigil.errors import ConfigError, StoreError
@@ -105,12 +104,11 @@ class _Bare:
     relative_to: int | None = None
 
 
-def _camera(conn: Connection) -> list[Any]:
-    """EXIF make, model and serial as SQL over the JSON text, so no row's JSON is parsed here."""
-    if conn.dialect.name == "postgresql":
-        doc = cast(files.c.exif, postgresql.JSONB)
-        return [doc[k].astext.label(k) for k in ("make", "model", "serial")]
-    return [func.json_extract(files.c.exif, f"$.{k}").label(k) for k in ("make", "model", "serial")]
+_CAMERA = (
+    files.c.camera_make.label("make"),
+    files.c.camera_model.label("model"),
+    files.c.camera_serial.label("serial"),
+)
 
 
 def _distinct_sha256(store: CaseStore) -> Iterator[str]:
@@ -249,7 +247,7 @@ class CrossCase:
                     files.c.sha256,
                     files.c.id,
                     files.c.path,
-                    *_camera(conn),
+                    *_CAMERA,
                     func.row_number().over(**by_content, order_by=files.c.id).label("rank"),
                     func.count().over(**by_content).label("total"),
                 )
@@ -277,11 +275,10 @@ class CrossCase:
     def _bodies(self, store: CaseStore) -> dict[tuple[str, ...], tuple[Device, int]]:
         """Each camera body with a serial in the case, and how many files it made."""
         with reading(store) as conn:
-            camera = select(*_camera(conn)).where(files.c.exif.is_not(None)).subquery()
             rows = conn.execute(
-                select(camera.c.make, camera.c.model, camera.c.serial, func.count())
-                .where(camera.c.serial.is_not(None), camera.c.serial != "")
-                .group_by(camera.c.make, camera.c.model, camera.c.serial)
+                select(*_CAMERA, func.count())
+                .where(files.c.camera_serial.is_not(None), files.c.camera_serial != "")
+                .group_by(files.c.camera_make, files.c.camera_model, files.c.camera_serial)
             ).all()
         bodies: dict[tuple[str, ...], tuple[Device, int]] = {}
         for make, model, serial, count in rows:
