@@ -156,6 +156,15 @@ def test_a_reveal_url_works_once_for_its_user_and_expires(serve, case_dir: Path)
     assert len(logged) == 3
 
 
+def test_only_a_picture_can_be_revealed(serve, case_dir: Path) -> None:
+    served = serve(case_dir)
+    served.login("rui")
+    archive = by_name(served)["chat.zip"]
+    answer = served.post(f"/api/files/{archive['id']}/reveal")
+    assert answer.status_code == 404 and "no picture" in answer.json()["detail"]
+    assert served.client.get("/api/me/exposure").json()["reveals"] == 0
+
+
 def test_an_archive_member_is_revealed_from_its_thumbnail(serve, case_dir: Path) -> None:
     served = serve(case_dir)
     served.login("rui")
@@ -386,3 +395,15 @@ def test_the_report_counts_reveals_per_decided_content(serve, case_dir: Path) ->
     with CaseStore.open(case_dir) as store:
         exposure = gather(store)["exposure"]
     assert exposure == [{"user": "rui", "reveals": 2, "decided": 1, "reveals_per_decided": 2.0}]
+
+
+def test_undo_restores_the_category_before_and_undoing_it_redoes(serve, case_dir: Path) -> None:
+    served = serve(case_dir)
+    served.login("rui")
+    sha = by_name(served)["other-22.png"]["sha256"]
+    for category in (2, 3):
+        served.post("/api/decisions", {"sha256": sha, "category": category})
+    served.post("/api/decisions/undo", {"sha256": sha})
+    assert by_name(served)["other-22.png"]["category"] == 2
+    served.post("/api/decisions/undo", {"sha256": sha})
+    assert by_name(served)["other-22.png"]["category"] == 3

@@ -71,16 +71,21 @@ def create_reveal(
     store: CaseStore, user: str, file_id: int, *, now: datetime, valid: timedelta
 ) -> Reveal:
     """Record a look at `file_id` by `user` with its audit entry; the URL token it returns
-    works once, before `now + valid`. The file's effective category then is kept, so the
+    works once, before `now + valid`. LookupError when there is no such file or it has no
+    picture. The file's effective category then is kept, so the
     severe share stays right after a later decision."""
     token = secrets.token_urlsafe(32)
     severe_code = store.scheme.severity[0]
     with _guard(store, "record the reveal"), store.engine.begin() as conn:
         row = conn.execute(
-            select(files.c.sha256, files.c.category, files.c.path).where(files.c.id == file_id)
+            select(files.c.sha256, files.c.category, files.c.thumbnail).where(
+                files.c.id == file_id
+            )
         ).first()
         if row is None:
-            raise LookupError(file_id)
+            raise LookupError(f"no file {file_id} in this case")
+        if row.thumbnail is None:
+            raise LookupError(f"file {file_id} has no picture to show")
         expires = now + valid
         reveal_id = conn.execute(
             insert(reveals)

@@ -106,7 +106,7 @@ def record_decisions(
             for h in hashes
         ],
     )
-    covered = _apply(conn, store, hashes)
+    covered = resolve_contents(conn, store, hashes)
     on, subject = ("group", group) if group is not None else ("sha256", hashes[0])
     detail = {"category": category, "contents": len(hashes), "files": covered}
     append(conn, by, "decision", subject, {**detail, on: subject, "note": note})
@@ -126,7 +126,8 @@ def contents_of(conn: Connection, sha256: str | None, group: str | None) -> list
     return [wanted]
 
 
-def _apply(conn: Connection, store: CaseStore, hashes: Sequence[str]) -> int:
+def resolve_contents(conn: Connection, store: CaseStore, hashes: Sequence[str]) -> int:
+    """Decide again the verdict of every file holding these contents; returns how many."""
     scheme, covered = store.scheme, 0
     for i in range(0, len(hashes), _PAGE):
         ids = list(

@@ -11,14 +11,11 @@ from sqlalchemy import desc, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from vigil.errors import ConfigError, StoreError
-from vigil.pipeline.categorise import resolve_categories
 from vigil.store import CaseStore
 from vigil.store.audit import append
 from vigil.store.case import now_iso
-from vigil.store.groups import group_contents
-from vigil.store.schema import decisions, files
-
-_PAGE = 1000
+from vigil.store.schema import decisions
+from vigil.triage.decisions import contents_of, resolve_contents
 
 
 def undo(
@@ -31,7 +28,7 @@ def undo(
     scheme = store.scheme
     try:
         with store.engine.begin() as conn:
-            hashes = group_contents(conn, group) if group is not None else [sha256 or ""]
+            hashes = contents_of(conn, sha256, group)
             when, rows = now_iso(), []
             for h in hashes:
                 last_two = conn.execute(
@@ -57,16 +54,8 @@ def undo(
             if not rows:
                 raise ConfigError("nothing to undo: no decision on that content or group")
             conn.execute(insert(decisions), rows)
-            covered = 0
             undone = [r["sha256"] for r in rows]
-            for i in range(0, len(undone), _PAGE):
-                ids = list(
-                    conn.execute(
-                        select(files.c.id).where(files.c.sha256.in_(undone[i : i + _PAGE]))
-                    ).scalars()
-                )
-                resolve_categories(conn, scheme, ids)
-                covered += len(ids)
+            covered = resolve_contents(conn, store, undone)
             subject = group if group is not None else undone[0]
             append(conn, by, "undo", subject, {"contents": len(rows), "files": covered})
     except SQLAlchemyError as exc:

@@ -100,7 +100,7 @@ def reveal(
     try:
         made = create_reveal(case.store, access.user.name, file_id, now=at, valid=valid)
     except LookupError as exc:
-        raise HTTPException(404, f"no file {file_id} in this case") from exc
+        raise HTTPException(404, str(exc)) from exc
     figures = today(case.store, access.user.name, at, case.settings)
     return RevealAnswer(
         reveal=made.id,
