@@ -78,9 +78,7 @@ def create_reveal(
     severe_code = store.scheme.severity[0]
     with _guard(store, "record the reveal"), store.engine.begin() as conn:
         row = conn.execute(
-            select(files.c.sha256, files.c.category, files.c.thumbnail).where(
-                files.c.id == file_id
-            )
+            select(files.c.sha256, files.c.category, files.c.thumbnail).where(files.c.id == file_id)
         ).first()
         if row is None:
             raise LookupError(f"no file {file_id} in this case")
