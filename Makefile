@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 DEMO_COLLECTION := demo-collection
 DEMO_CASE := demo-case
 DEMO_LISTS := demo-lists
+# The demo case's review-app login; never for a real case.
+DEMO_PASSWORD := benign-demo-only
 
 # Debian packages the tests use as independent oracles, fallback decoders or (chromium) the
 # browser Playwright drives; tests that need one skip, saying so, where it is missing (e.g. a
@@ -55,6 +57,9 @@ demo: install
 	$(VENV)/bin/vigil queue $(DEMO_CASE) --limit 10
 	$(VENV)/bin/vigil report $(DEMO_CASE) --format html -o $(DEMO_CASE)/report.html
 	@echo "report: $(DEMO_CASE)/report.html (open it in a browser; it fetches nothing)"
+	echo "$(DEMO_PASSWORD)" | $(VENV)/bin/vigil user add $(DEMO_CASE) demo --role admin \
+		--password-stdin
+	@echo "review app: $(VENV)/bin/vigil serve $(DEMO_CASE), then http://127.0.0.1:8765/ as demo / $(DEMO_PASSWORD)"
 
 bench: install
 	$(PY) benchmarks/ingest.py

@@ -407,3 +407,17 @@ def test_undo_restores_the_category_before_and_undoing_it_redoes(serve, case_dir
     assert by_name(served)["other-22.png"]["category"] == 2
     served.post("/api/decisions/undo", {"sha256": sha})
     assert by_name(served)["other-22.png"]["category"] == 3
+
+
+def test_a_decision_strikes_its_groups_from_the_kept_queue() -> None:
+    from datetime import UTC, datetime
+
+    from vigil.web.queue_cache import Queues
+
+    queues = Queues()
+    built = [{"group": "c1", "sha256s": ["a"]}, {"group": "c2", "sha256s": ["b", "c"]}]
+    queues._built["k"] = (datetime.now(UTC), built)
+    queues.decided("k", group=None, sha256="c")
+    assert [i["group"] for i in queues._built["k"][1]] == ["c1"]
+    queues.decided("k", group="c1", sha256=None)
+    assert queues._built["k"][1] == []

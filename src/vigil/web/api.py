@@ -127,8 +127,12 @@ def decide_route(
         by=access.user.name,
         needed=case.settings.consensus_reviewers,
     )
-    request.app.state.queues.forget(case.key)
+    request.app.state.queues.decided(case.key, group=body.group, sha256=_lower(body.sha256))
     return dataclasses.asdict(outcome)
+
+
+def _lower(sha256: str | None) -> str | None:
+    return sha256.lower() if sha256 else None
 
 
 class Undo(BaseModel):
@@ -153,7 +157,7 @@ def undo_route(
     again, or the matches if nothing was."""
     sha = body.sha256.lower() if body.sha256 else None
     result = undo(access.case.store, sha256=sha, group=body.group, by=access.user.name)
-    request.app.state.queues.forget(access.case.key)
+    request.app.state.queues.decided(access.case.key, group=body.group, sha256=sha)
     return result
 
 

@@ -1,5 +1,7 @@
-"""The priority queue as the app serves it: built by `triage.queue` (which reads every media
-row of the case), so it is kept per case for a short while and dropped by every decision."""
+"""The priority queue as the app serves it. `triage.queue` reads every media row of the case
+(about 75-150 s for a 1M-file case, benchmarks/web.py), so the built queue is kept per case
+for `FRESH` and a decision only strikes the groups it covered from it; a new build happens
+when it is older than that, or when too few groups are left."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from vigil.triage.queue import build_queue
 from vigil.triage.weights import load_weights
 from vigil.web.cases import ServedCase
 
-FRESH = timedelta(seconds=60)
+FRESH = timedelta(minutes=10)
 SHOWN = 12  # contents of a group whose thumbnails the queue shows
 
 
@@ -38,9 +40,18 @@ class Queues:
                 self._built[case.key] = found
         return found[1][:limit]
 
-    def forget(self, case_key: str) -> None:
+    def decided(self, case_key: str, *, group: str | None, sha256: str | None) -> None:
+        """Strike the groups a decision (or undo) on `group` or `sha256` touched."""
         with self._lock:
-            self._built.pop(case_key, None)
+            found = self._built.get(case_key)
+            if found is None:
+                return
+            kept = [
+                item
+                for item in found[1]
+                if item["group"] != group and (sha256 is None or sha256 not in item["sha256s"])
+            ]
+            self._built[case_key] = (found[0], kept)
 
 
 def _with_file_ids(case: ServedCase, items: list[Any]) -> list[dict[str, Any]]:
