@@ -176,26 +176,30 @@ def touch(store: CaseStore, user: str, now: datetime, settings: Settings) -> Bre
     `break_minutes`) unless a break is due, in which case nothing is counted and the state
     says until when. A refused request does not move the break's end."""
     pause = timedelta(minutes=settings.break_minutes)
-    with _guard(store, "count the review time"), store.engine.begin() as conn:
+    with _guard(store, "read the review time"), store.engine.connect() as conn:
         row = conn.execute(select(review_time).where(review_time.c.user_name == user)).first()
+    state = _break_state(row, now, settings)
+    if state.due:
+        return state
+    if row is not None and timedelta(0) <= now - datetime.fromisoformat(row.last_active_at) < QUIET:
+        # A page loads dozens of thumbnails at once: one write per QUIET is enough, since
+        # the next write counts from the stored `last_active_at` and so loses nothing.
+        seen = _Row(row.day, row.seconds, row.stretch_started_at, _iso(now))
+        return _break_state(seen, now, settings)
+    with _guard(store, "count the review time"), store.engine.begin() as conn:
+        # Write first, so concurrent requests queue on the lock (SQLite cannot upgrade a
+        # read to a write under a racing writer), then read the row as it is now.
+        mine = review_time.c.user_name == user
+        conn.execute(update(review_time).where(mine).values(user_name=review_time.c.user_name))
+        row = conn.execute(select(review_time).where(mine)).first()
         state = _break_state(row, now, settings)
         if state.due:
             return state
-        if (
-            row is not None
-            and timedelta(0) <= now - datetime.fromisoformat(row.last_active_at) < QUIET
-        ):
-            # A page loads dozens of thumbnails at once: one write per QUIET is enough, since
-            # the next write counts from the stored `last_active_at` and so loses nothing.
-            seen = _Row(row.day, row.seconds, row.stretch_started_at, _iso(now))
-            return _break_state(seen, now, settings)
         values = _advanced(row, now, pause)
         if row is None:
             conn.execute(insert(review_time).values(user_name=user, **values))
         else:
-            conn.execute(
-                update(review_time).where(review_time.c.user_name == user).values(**values)
-            )
+            conn.execute(update(review_time).where(mine).values(**values))
     return _break_state(_Row(**values), now, settings)
 
 
