@@ -5,10 +5,13 @@ request bodies, and errors that say what was wrong without a stack trace."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -93,41 +96,57 @@ async def _too_large(send: Send) -> None:
 
 def _wants_page(request: Request) -> bool:
     path = request.url.path
-    return not (path.startswith("/api/") or path.startswith("/media/"))
+    return request.method == "GET" and not path.startswith(("/api/", "/media/", "/static/"))
+
+
+_TITLES = {400: "Refused", 403: "Not allowed", 404: "Not found", 422: "Not understood"}
+_pages = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _error(request: Request, detail: str, status: int):
+    """A page for a browser, JSON for the API: a person who follows a stale link reads why."""
+    if _wants_page(request):
+        title = _TITLES.get(status, "Something went wrong")
+        context = {"status": status, "title": title, "detail": detail}
+        return _pages.TemplateResponse(request, "error.html", context, status_code=status)
+    return JSONResponse({"detail": detail}, status_code=status)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotLoggedIn)
     async def not_logged_in(request: Request, _exc: NotLoggedIn):
-        if _wants_page(request) and request.method == "GET":
+        if _wants_page(request):
             return RedirectResponse("/login", status_code=303)
         return JSONResponse({"detail": "log in first"}, status_code=401)
 
     @app.exception_handler(BreakDue)
     async def break_due(request: Request, exc: BreakDue):
         until = exc.until.isoformat() if exc.until else None
-        if _wants_page(request) and request.method == "GET":
-            return RedirectResponse("/break", status_code=303)
+        if _wants_page(request):
+            # The break page needs the case too when the session holds several.
+            case = request.query_params.get("case")
+            target = f"/break?{urlencode({'case': case})}" if case else "/break"
+            return RedirectResponse(target, status_code=303)
         return JSONResponse(
             {"detail": "time for a break: reviewing resumes after it", "break_until": until},
             status_code=423,
         )
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, exc: RequestValidationError):
+    async def invalid(request: Request, exc: RequestValidationError):
         problems = [
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
             for e in exc.errors()
         ]
-        return JSONResponse({"detail": "; ".join(problems) or "invalid request"}, 422)
+        return _error(request, "; ".join(problems) or "invalid request", 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException):
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return _error(request, str(exc.detail), exc.status_code)
 
     @app.exception_handler(ConfigError)
-    async def refused(_request: Request, exc: ConfigError):
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+    async def refused(request: Request, exc: ConfigError):
+        return _error(request, str(exc), 400)
 
     @app.exception_handler(StoreError)
     async def store_down(_request: Request, exc: StoreError):

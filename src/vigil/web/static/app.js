@@ -1,184 +1,115 @@
-// The review app's one script: log in and out, move with the keys, decide, undo, reveal one
-// item for a few seconds, choose the rendering, count down a break. No library, no
-// external request: the Content-Security-Policy allows only this origin.
-"use strict";
+// What every page of the review app shares: the API helper (session, CSRF token, case,
+// and the break the server may enforce), the status line, the header's controls, the
+// login form and the break countdown. No framework, no build step, nothing from elsewhere.
 
-const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content || "";
-const caseKey = meta("case");
-const statusLine = () => document.getElementById("status");
-const say = (text) => { const s = statusLine(); if (s) s.textContent = text; };
+const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content ?? "";
+export const caseKey = meta("vigil-case");
 
-async function call(method, url, body) {
-  const sep = url.includes("?") ? "&" : "?";
-  const full = caseKey && !url.includes("case=") ? `${url}${sep}case=${encodeURIComponent(caseKey)}` : url;
-  const answer = await fetch(full, {
+/** The URL with this page's case added, so every call names the case it is about. */
+export function withCase(url) {
+  if (!caseKey || /[?&]case=/.test(url)) return url;
+  return url + (url.includes("?") ? "&" : "?") + "case=" + encodeURIComponent(caseKey);
+}
+
+/** Call the API; a due break (423) or a lost session (401) leaves the page at once. */
+export async function api(method, url, body) {
+  const answer = await fetch(withCase(url), {
     method,
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": meta("csrf") },
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": meta("csrf-token") },
     body: body === undefined ? undefined : JSON.stringify(body),
     credentials: "same-origin",
   });
-  if (answer.status === 423) { window.location = `/break?case=${encodeURIComponent(caseKey)}`; }
-  if (answer.status === 401) { window.location = "/login"; }
+  if (answer.status === 423) {
+    location.assign(withCase("/break"));
+    throw new Error("time for a break");
+  }
+  if (answer.status === 401 && !url.startsWith("/api/login")) {
+    location.assign("/login");
+    throw new Error("logged out");
+  }
   const data = await answer.json().catch(() => ({}));
-  if (!answer.ok) { throw new Error(data.detail || `error ${answer.status}`); }
+  if (!answer.ok) throw new Error(data.detail || `${answer.status} ${answer.statusText}`);
   return data;
 }
 
-function setUpLogin() {
-  const form = document.getElementById("login-form");
-  if (!form) return;
+export function status(text) {
+  const line = document.getElementById("status");
+  if (line) line.textContent = text;
+}
+
+/** Redraw the header's exposure figures (after a reveal has ended). */
+export async function refreshExposure() {
+  const bar = document.getElementById("exposure");
+  if (!bar) return;
+  const today = await api("GET", "/api/me/exposure");
+  const set = (id, text) => (document.getElementById(id).textContent = text);
+  set("exp-reveals", String(today.reveals));
+  set("exp-seconds", String(Math.round(today.reveal_seconds)));
+  set("exp-severe", String(Math.round(today.severe_share * 100)));
+  let budget = "";
+  if (today.over_budget) budget = ` · over today's budget of ${today.budget} reveals`;
+  else if (today.near_budget) budget = ` · near today's budget of ${today.budget} reveals`;
+  set("exp-budget", budget);
+}
+
+function loginForm(form) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const fields = new FormData(form);
     try {
-      await call("POST", "/api/login", { username: fields.get("username"), password: fields.get("password") });
-      window.location = "/";
-    } catch (error) { say(error.message); }
+      await api("POST", "/api/login", {
+        username: fields.get("username"),
+        password: fields.get("password"),
+      });
+      location.assign("/");
+    } catch (error) {
+      status(error.message);
+    }
   });
 }
 
-function setUpHeader() {
+function header() {
   document.getElementById("logout")?.addEventListener("click", async () => {
-    await call("POST", "/api/logout", {}).catch(() => {});
-    window.location = "/login";
+    await api("POST", "/api/logout").catch(() => undefined);
+    location.assign("/login");
   });
-  document.getElementById("rendering")?.addEventListener("change", async (event) => {
-    await call("POST", "/api/me/rendering", { mode: event.target.value });
-    for (const img of document.querySelectorAll("img.thumb")) {
-      img.src = img.src.replace(/&r=\d+|$/, `&r=${Date.now()}`);
+  const chooser = document.getElementById("rendering");
+  chooser?.addEventListener("change", async () => {
+    chooser.blur(); // the keys are the tiles' again
+    try {
+      await api("POST", "/api/me/rendering", { mode: chooser.value });
+      document.dispatchEvent(new CustomEvent("vigil:rendering", { detail: chooser.value }));
+      status(`Thumbnails now ${chooser.value}`);
+    } catch (error) {
+      status(`Could not change the rendering: ${error.message}`);
     }
-    say(`Rendering: ${event.target.value}`);
   });
 }
 
-// --- tiles: selection, keys, decisions, reveal ---------------------------------------------
-
-let selected = -1;
-let lastCategory = null;
-let lastDecision = null;
-let revealed = null; // {tile, img, src, id, started, timer}
-const tiles = () => Array.from(document.querySelectorAll("figure.tile"));
-
-function select(index) {
-  const all = tiles();
-  if (!all.length) return;
-  redegrade();
-  selected = Math.max(0, Math.min(all.length - 1, index));
-  all.forEach((t, i) => t.classList.toggle("selected", i === selected));
-  all[selected].focus({ preventScroll: false });
-}
-
-function perRow() {
-  const all = tiles();
-  if (all.length < 2) return 1;
-  const top = all[0].offsetTop;
-  const n = all.findIndex((t) => t.offsetTop !== top);
-  return n === -1 ? all.length : n;
-}
-
-async function decide(category, wholeGroup) {
-  const all = tiles();
-  const marked = all.filter((t) => t.classList.contains("marked"));
-  const targets = marked.length && !wholeGroup ? marked : [all[selected]].filter(Boolean);
-  let files = 0;
-  try {
-    for (const tile of targets) {
-      const body = wholeGroup && tile.dataset.group
-        ? { group: tile.dataset.group, category }
-        : { sha256: tile.dataset.sha256, category };
-      const outcome = await call("POST", "/api/decisions", body);
-      files += outcome.files || 0;
-      lastDecision = wholeGroup && tile.dataset.group ? { group: tile.dataset.group } : { sha256: tile.dataset.sha256 };
-      tile.dataset.decided = String(category);
-      tile.querySelector("figcaption")?.append(` → ${category}`);
-    }
-    marked.forEach((t) => t.classList.remove("marked"));
-    say(`${files} file${files === 1 ? "" : "s"} decided: category ${category}${wholeGroup ? " (whole group)" : ""}`);
-  } catch (error) { say(error.message); }
-}
-
-async function undo() {
-  if (!lastDecision) { say("Nothing to undo in this page."); return; }
-  try {
-    const outcome = await call("POST", "/api/decisions/undo", lastDecision);
-    say(`Undone: ${outcome.files} file${outcome.files === 1 ? "" : "s"}`);
-    lastDecision = null;
-  } catch (error) { say(error.message); }
-}
-
-async function reveal() {
-  const tile = tiles()[selected];
-  const img = tile?.querySelector("img.thumb");
-  if (!img) return;
-  if (revealed && revealed.tile === tile) { redegrade(); return; }
-  redegrade();
-  try {
-    const answer = await call("POST", `/api/files/${tile.dataset.id}/reveal`, {});
-    revealed = { tile, img, src: img.src, id: answer.reveal, started: performance.now() };
-    img.src = answer.url;
-    revealed.timer = setTimeout(redegrade, answer.show_seconds * 1000);
-    say(`Revealed for ${answer.show_seconds} s · ${answer.reveals_today} today${answer.over_budget ? " · budget reached" : ""}`);
-  } catch (error) { say(error.message); }
-}
-
-function redegrade() {
-  if (!revealed) return;
-  const { img, src, id, started, timer } = revealed;
-  clearTimeout(timer);
-  img.src = src;
-  const seconds = (performance.now() - started) / 1000;
-  call("POST", `/api/reveals/${id}/end`, { seconds }).catch(() => {});
-  revealed = null;
-}
-
-function onKey(event) {
-  if (event.target.matches("input, select, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
-  const key = event.key;
-  const row = perRow();
-  const moves = { ArrowLeft: -1, h: -1, ArrowRight: 1, l: 1, ArrowUp: -row, k: -row, ArrowDown: row, j: row };
-  if (key in moves) { select(selected < 0 ? 0 : selected + moves[key]); event.preventDefault(); return; }
-  if (/^[0-9]$/.test(key)) { lastCategory = Number(key); decide(lastCategory, false); return; }
-  if (key === "g") {
-    if (lastCategory === null) { say("Type a category number first, then g for the whole group."); return; }
-    decide(lastCategory, true); return;
-  }
-  if (key === "u") { undo(); return; }
-  if (key === " ") { event.preventDefault(); reveal(); return; }
-  if (key === "x") { tiles()[selected]?.classList.toggle("marked"); return; }
-  if (key === "Enter") { tiles()[selected]?.querySelector("a")?.click(); return; }
-  if (key === "?") { window.location = `/keys?case=${encodeURIComponent(caseKey)}`; }
-}
-
-function setUpTiles() {
-  if (!tiles().length) return;
-  tiles().forEach((tile, i) => tile.addEventListener("click", (event) => {
-    if (event.target.closest("a")) return;
-    if (i === selected) { reveal(); } else { select(i); }
-  }));
-  document.addEventListener("keydown", onKey);
-  window.addEventListener("pagehide", redegrade);
-  select(0);
-}
-
-function setUpBreak() {
+/** Count down to the break's end on the server's clock (the page says what time the
+ *  server had), and go back once the server says the break is over. */
+function breakPage(section) {
+  const back = section.dataset.back;
+  if (!section.dataset.until) return;
+  const skew = Date.parse(section.dataset.now) - Date.now();
+  let until = Date.parse(section.dataset.until);
   const countdown = document.getElementById("countdown");
-  if (!countdown || !countdown.dataset.until) return;
-  const until = new Date(countdown.dataset.until).getTime();
-  const tick = async () => {
-    const left = Math.max(0, Math.round((until - Date.now()) / 1000));
-    countdown.textContent = `${Math.floor(left / 60)} min ${left % 60} s left`;
-    if (left === 0) {
-      const state = await call("GET", "/api/me/exposure").catch(() => null);
-      if (state && !state.break.due) { window.location = `/queue?case=${encodeURIComponent(caseKey)}`; return; }
-    }
-    setTimeout(tick, 1000);
+  const tick = () => {
+    const left = Math.max(0, Math.ceil((until - Date.now() - skew) / 1000));
+    countdown.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+  };
+  const poll = async () => {
+    const today = await api("GET", "/api/me/exposure").catch(() => null);
+    if (today && !today.break.due) location.assign(back);
+    else if (today?.break.until) until = Date.parse(today.break.until);
   };
   tick();
+  setInterval(tick, 1000);
+  setInterval(poll, 5000);
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  setUpLogin();
-  setUpHeader();
-  setUpTiles();
-  setUpBreak();
-});
+const form = document.getElementById("login-form");
+if (form) loginForm(form);
+header();
+const pause = document.getElementById("break");
+if (pause) breakPage(pause);
