@@ -8,6 +8,7 @@ import platform
 import sqlite3
 
 import pytest
+import typer.completion
 from typer.testing import CliRunner
 
 from tests.helpers import gradient_image, image_bytes
@@ -170,8 +171,11 @@ def test_an_unreadable_source_fails_before_any_work(tmp_path, monkeypatch, kind)
     assert runs(case) == []
 
 
-def test_shell_completion_script_and_completions():
-    script = vigil_cli("--show-completion", "bash").stdout
+def test_shell_completion_script_and_completions(monkeypatch):
+    # With shellingham installed Typer detects the shell from the process tree, which fails
+    # under a detached runner (CI, nohup): say it is bash.
+    monkeypatch.setattr(typer.completion, "_get_shell_name", lambda: "bash")
+    script = vigil_cli("--show-completion").stdout
     assert "_VIGIL_COMPLETE=complete_bash" in script and "complete -o default" in script
 
     def complete(words: str) -> list[str]:

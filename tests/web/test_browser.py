@@ -289,7 +289,7 @@ def test_the_break_page_counts_down_and_returns_when_the_break_is_over(live) -> 
         clock.advance(minutes=9)
         opened.request.get(f"{served.url}/api/queue?case=case")
     opened.goto(f"{served.url}/grid?case=case")
-    assert opened.url == f"{served.url}/break"
+    assert opened.url == f"{served.url}/break?case=case"  # the case comes back with it
     # The server's clock is not the browser's: the page counts from what the server said.
     expect(opened.locator("#countdown")).to_have_text(re.compile(r"^9:5\d$"))
     clock.advance(minutes=10)
