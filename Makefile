@@ -12,7 +12,8 @@ DEMO_PASSWORD := benign-demo-only
 # Debian packages the tests use as independent oracles, fallback decoders or (chromium) the
 # browser Playwright drives; tests that need one skip, saying so, where it is missing (e.g. a
 # laptop without root).
-APT_PACKAGES := hashdeep 7zip libimage-exiftool-perl chromium
+APT_PACKAGES := hashdeep 7zip libimage-exiftool-perl chromium \
+	dosfstools mtools e2fsprogs exfatprogs ewf-tools qemu-utils fdisk genisoimage ntfs-3g
 
 .PHONY: install system-deps test demo lint bench clean
 
@@ -31,7 +32,7 @@ system-deps:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,cluster]'
 	touch $(STAMP)
 
 test: install

@@ -14,6 +14,7 @@ from vigil.errors import ConfigError
 # (setting, a value just outside its range, the allowed range in words): written out by hand
 # from the README's settings table, not read back from the metadata under test.
 OUT_OF_RANGE = [
+    ("scheduler", '"local:0"', "process, local:N (N ≥ 1) or tcp://HOST:PORT"),
     ("workers", -1, "at least 0"),
     ("batch_size", 0, "at least 1"),
     ("pdq_threshold", 257, "0 to 256"),
@@ -34,6 +35,7 @@ OUT_OF_RANGE = [
     ("archive_max_ratio", 0, "at least 1"),
     ("archive_max_members", 0, "at least 1"),
     ("member_max_bytes", 0, "at least 1"),
+    ("verify_image_hash", 2, "0 to 1"),
     ("review_stretch_minutes", 0, "1 to 1440"),
     ("break_minutes", 1441, "1 to 1440"),
     ("reveal_seconds", 601, "1 to 600"),

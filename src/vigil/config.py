@@ -38,16 +38,56 @@ def _setting(
     )
 
 
+def _text_setting(default: str, help: str, *, parse: Any, forms: str) -> Any:
+    """A setting written as text: `parse` raises ValueError on a value outside `forms` (the
+    accepted forms, in words)."""
+    return field(default=default, metadata={"help": help, "parse": parse, "forms": forms})
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerSpec:
+    """Where ingest runs its workers: this machine's process pool (neither field), a Dask
+    cluster started here with `workers` processes, or the Dask scheduler at `address`."""
+
+    workers: int | None = None
+    address: str | None = None
+
+
+def parse_scheduler(text: str) -> SchedulerSpec:
+    """`process`, `local:N` (N ≥ 1) or `tcp://HOST:PORT`; anything else is a ValueError."""
+    spec = text.strip()
+    if spec == "process":
+        return SchedulerSpec()
+    count = spec.removeprefix("local:")
+    if count != spec and count.isdigit() and int(count) >= 1:
+        return SchedulerSpec(workers=int(count))
+    host, _, port = spec.removeprefix("tcp://").rpartition(":")
+    tcp = spec.startswith("tcp://") and host and "/" not in host and port.isdigit()
+    if tcp and 0 < int(port) < 65536:
+        return SchedulerSpec(address=spec)
+    raise ValueError(spec)
+
+
 def allowed_range(f: dataclasses.Field) -> str:
     """The values a setting accepts, in words, for error messages and the README."""
+    if "forms" in f.metadata:
+        return f.metadata["forms"]
     low, high, off = f.metadata["minimum"], f.metadata["maximum"], f.metadata["off"]
     text = f"at least {low}" if high is None else f"{low} to {high}"
     return text if off is None else f"{off} (off) or {text}"
 
 
-def check_range(f: dataclasses.Field, value: int) -> None:
+def check_range(f: dataclasses.Field, value: Any) -> None:
     """Refuse a value outside the setting's range: a zero batch size or thumbnail size must
     stop the command with one line, not fail every item or print a traceback mid-run."""
+    if "parse" in f.metadata:
+        try:
+            f.metadata["parse"](value)
+        except ValueError:
+            raise ConfigError(
+                f"setting {f.name} must be {allowed_range(f)} (got {value})"
+            ) from None
+        return
     low, high, off = f.metadata["minimum"], f.metadata["maximum"], f.metadata["off"]
     if value == off or (value >= low and (high is None or value <= high)):
         return
@@ -110,6 +150,14 @@ class Limits:
         "Larger archive members are streamed and hashed but not opened as media.",
         minimum=1,
     )
+    verify_image_hash: int = _setting(
+        1,
+        "1: check the acquisition hash an E01/Ex01 image stores by reading all its media once "
+        "(a full extra pass over the image); 0: skip it on very large images (the image's "
+        "record says it was not verified).",
+        minimum=0,
+        maximum=1,
+    )
 
     def __post_init__(self) -> None:
         _check_fields(self)
@@ -119,6 +167,14 @@ class Limits:
 class Settings:
     limits: Limits = field(default_factory=Limits)
     workers: int = _setting(0, "Worker processes for ingest; 0 means one per CPU core.", minimum=0)
+    scheduler: str = _text_setting(
+        "process",
+        "Where ingest's workers run: `process`, a pool of `workers` processes here; `local:N`, a "
+        "Dask cluster of N processes started here; `tcp://HOST:PORT`, the Dask scheduler of a "
+        "cluster whose workers all see the evidence at the same paths.",
+        parse=parse_scheduler,
+        forms="process, local:N (N ≥ 1) or tcp://HOST:PORT",
+    )
     batch_size: int = _setting(500, "Records the writer commits per transaction.", minimum=1)
     pdq_threshold: int = _setting(
         31,
@@ -230,9 +286,15 @@ def settings_table() -> list[tuple[str, Any, str]]:
     return [(f.name, f.default, f.metadata["help"]) for f in setting_fields()]
 
 
-def _parse(name: str, value: Any, origin: str) -> int:
+def _parse(f: dataclasses.Field, value: Any, origin: str) -> Any:
     """An integer from a vigil.toml value (a TOML integer, nothing else: `true` or "500" there
-    is a mistake worth stopping for), an environment string, or a flag."""
+    is a mistake worth stopping for), an environment string, or a flag; text for a text
+    setting."""
+    name = f.name
+    if "parse" in f.metadata:
+        if isinstance(value, str):
+            return value.strip()
+        raise ConfigError(f"setting {name} ({origin}): {value!r} is not text")
     if isinstance(value, str) and origin.startswith("VIGIL_"):
         try:
             return int(value.strip())
@@ -283,7 +345,7 @@ def load_settings(
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     parsed = {}
     for name, (value, origin) in values.items():
-        parsed[name] = _parse(name, value, origin)
+        parsed[name] = _parse(fields[name], value, origin)
         try:
             check_range(fields[name], parsed[name])
         except ConfigError as exc:

@@ -37,6 +37,8 @@ FIELDS = [
     "review_reason",
     "group",
     "warnings",
+    "deleted",
+    "inode",
 ]
 
 

@@ -1,5 +1,5 @@
-"""`vigil ingest CASE SOURCE... [--workers N]`. Every SOURCE is checked before the case is
-opened, so a typo or an unmounted disk costs one error line, not a run."""
+"""`vigil ingest CASE SOURCE... [--workers N] [--scheduler S]`. Every SOURCE is checked before
+the case is opened, so a typo or an unmounted disk costs one error line, not a run."""
 
 from __future__ import annotations
 
@@ -29,10 +29,18 @@ def ingest_command(
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: one per CPU core).")
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="process (this machine's pool, the default), local:N (a Dask cluster of N "
+            "processes here) or tcp://HOST:PORT (a Dask scheduler).",
+        ),
+    ] = None,
 ) -> None:
     """Hash and catalogue every file of the sources. Safe to interrupt and run again.
 
     The run's log goes to CASE/logs/ingest-<run id>.log."""
+    from vigil.pipeline.executor import executor_for
     from vigil.pipeline.ingest import check_sources, ingest
     from vigil.store import CaseStore, case_summary
 
@@ -51,10 +59,22 @@ def ingest_command(
 
     console = Console(stderr=True)
     with CaseStore.open(case) as store:
-        settings = load_settings(case, overrides={"workers": workers})
+        settings = load_settings(case, overrides={"workers": workers, "scheduler": scheduler})
+        executor = ctx.with_resource(executor_for(settings))
+        link = getattr(executor, "dashboard_link", None)
+        if link and not verbosity.quiet:
+            console.print(f"Dask dashboard: {link}")
         try:
             with progress_for(console, quiet=verbosity.quiet) as progress:
-                ingest(store, sources, settings, progress=progress, argv=sys.argv, on_run=run_log)
+                ingest(
+                    store,
+                    sources,
+                    settings,
+                    progress=progress,
+                    argv=sys.argv,
+                    executor=executor,
+                    on_run=run_log,
+                )
         except KeyboardInterrupt:
             log.warning("interrupted: finished items are saved; run the same command to resume")
             raise typer.Exit(INTERRUPTED) from None

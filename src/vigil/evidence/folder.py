@@ -24,6 +24,10 @@ class WalkItem:
     size: int
     link_target: str | None = None
     error: str | None = None  # set when the entry itself could not be examined or listed
+    image_format: str | None = None  # see `Task.image_format`
+    deleted: bool = False
+    encrypted: bool = False
+    mtime: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,20 @@ class SourceRoot:
         return cls(given, str(absolute.parent), os.fsencode(absolute.name))
 
 
+def open_read_only(path: bytes) -> int:
+    """A file descriptor on evidence: read-only, never following a link, never blocking on a
+    FIFO swapped in after the walk, and without touching the access time where the OS lets
+    us."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    noatime = getattr(os, "O_NOATIME", 0)
+    try:
+        return os.open(path, flags | noatime)
+    except PermissionError:
+        if not noatime:
+            raise
+        return os.open(path, flags)
+
+
 def _entry_kind(mode: int) -> Entry:
     if stat.S_ISREG(mode):
         return Entry.FILE
@@ -64,7 +82,8 @@ def _entry_kind(mode: int) -> Entry:
     return Entry.OTHER
 
 
-def _item(root: bytes, rel: bytes) -> WalkItem:
+def examine(root: bytes, rel: bytes) -> WalkItem:
+    """The walk's item for the entry `rel` below `root` (not followed if it is a link)."""
     full = os.path.join(root, rel)
     try:
         st = os.lstat(full)
@@ -85,7 +104,7 @@ def walk(source: SourceRoot) -> Iterator[WalkItem]:
     """Every entry below the source except directories that could be listed."""
     root = os.fsencode(source.root)
     if source.single is not None:
-        yield _item(root, source.single)
+        yield examine(root, source.single)
         return
     stack: list[bytes] = [b""]
     while stack:
@@ -106,7 +125,7 @@ def walk(source: SourceRoot) -> Iterator[WalkItem]:
         subdirs = []
         for name in names:
             rel = rel_dir + b"/" + name if rel_dir else name
-            item = _item(root, rel)
+            item = examine(root, rel)
             if item.entry is Entry.DIRECTORY and item.error is None:
                 subdirs.append(rel)
             else:

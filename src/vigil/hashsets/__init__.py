@@ -5,6 +5,7 @@ order: the most specific first), and `sniff_format` for `--format auto`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vigil.errors import HashSetFormatError
 from vigil.hashsets.csv_generic import CsvFormat
@@ -19,7 +20,20 @@ from vigil.hashsets.vics import VicsFormat
 from vigil.hashsets.vics_export import write_vics
 from vigil.plugins import Registry
 
-__all__ = ["FORMATS", "HashEntry", "HashSetFormat", "get_format", "sniff_format", "write_vics"]
+if TYPE_CHECKING:
+    from vigil.hashsets.video_entry import VideoHashListFormat, VideoHashRecord
+
+__all__ = [
+    "FORMATS",
+    "VIDEO_FORMATS",
+    "HashEntry",
+    "HashSetFormat",
+    "VideoHashListFormat",
+    "VideoHashRecord",
+    "get_format",
+    "sniff_format",
+    "write_vics",
+]
 
 FORMATS: Registry[HashSetFormat] = Registry("hash-set format")
 for _fmt in (
@@ -33,6 +47,35 @@ for _fmt in (
     CsvFormat(),
 ):
     FORMATS.register(_fmt.name, _fmt)
+
+_video_formats: Registry[VideoHashListFormat] | None = None
+
+
+def _build_video_formats() -> Registry[VideoHashListFormat]:
+    """vPDQ lists hold videos (`read_videos` → VideoHashRecord), so they have their own
+    registry. Built on first use: their frame type lives with the video hasher (PyAV, numpy,
+    Pillow), which `vigil hashset import --help` must not load."""
+    from vigil.hashsets.vpdq_json import VpdqJsonFormat
+    from vigil.hashsets.vpdq_text import VpdqTextFormat
+
+    registry: Registry[VideoHashListFormat] = Registry("video hash-list format")
+    for fmt in (VpdqTextFormat(), VpdqJsonFormat()):
+        registry.register(fmt.name, fmt)
+    return registry
+
+
+def __getattr__(name: str) -> Any:
+    """`VIDEO_FORMATS` and the video record types, imported on first access (PEP 562)."""
+    global _video_formats
+    if name == "VIDEO_FORMATS":
+        if _video_formats is None:
+            _video_formats = _build_video_formats()
+        return _video_formats
+    if name in ("VideoHashListFormat", "VideoHashRecord"):
+        from vigil.hashsets import video_entry
+
+        return getattr(video_entry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def sniff_format(path: Path) -> HashSetFormat:

@@ -194,18 +194,20 @@ def iter_lines(path: Path, *, legacy: bool = False) -> Iterator[tuple[int, str]]
         yield from iter_stream_lines(fh, legacy=legacy)
 
 
-def iter_stream_lines(fh: IO[bytes], *, legacy: bool = False) -> Iterator[tuple[int, str]]:
+def iter_stream_lines(
+    fh: IO[bytes], *, legacy: bool = False, max_line: int = MAX_LINE
+) -> Iterator[tuple[int, str]]:
     """(1-based line number, text without line end) for every line of a binary stream (a
     file, or a zip member).
 
     A UTF-8 BOM is dropped and CRLF accepted. Lines must be UTF-8; `legacy` formats fall
     back to Latin-1 per line (old Windows-era lists carry names in 8-bit code pages).
-    NUL bytes or lines past MAX_LINE mean "not a text list" and raise.
+    NUL bytes or lines past `max_line` bytes mean "not a text list" and raise.
     """
     number = 0
-    while raw := fh.readline(MAX_LINE + 1):
+    while raw := fh.readline(max_line + 1):
         number += 1
-        if len(raw) > MAX_LINE:
+        if len(raw) > max_line:
             raise HashSetFormatError("line too long (not a text hash list?)", line=number)
         if number == 1:
             raw = strip_bom(raw)

@@ -1,5 +1,5 @@
-"""Where batches of tasks run: inline, or a local process pool. A Dask cluster will be a third
-implementation of the same two-method interface.
+"""Where batches of tasks run: inline, a local process pool, or a Dask cluster
+(`dask_executor`), chosen by the `scheduler` setting (`executor_for`).
 
 The interface is deliberately narrow — `map_unordered(fn, batches)` yielding each batch with
 its result or the exception that killed it — so the orchestrator never knows whether its
@@ -14,6 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Generic, Protocol, TypeVar
 
+from vigil.config import Settings, parse_scheduler
 from vigil.errors import VigilError
 
 T = TypeVar("T")
@@ -144,3 +145,13 @@ class ProcessExecutor(Generic[T, R]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def executor_for(settings: Settings) -> Executor:
+    """The executor the `scheduler` setting names; dask is imported only when it names one."""
+    spec = parse_scheduler(settings.scheduler)
+    if spec.workers is None and spec.address is None:
+        return ProcessExecutor(settings.effective_workers)
+    from vigil.pipeline.dask_executor import DaskExecutor
+
+    return DaskExecutor(settings.scheduler)

@@ -21,9 +21,10 @@ from typing import Protocol
 
 from vigil.config import Settings
 from vigil.errors import EvidenceError
-from vigil.evidence.folder import SourceRoot, WalkItem, walk
+from vigil.evidence.folder import SourceRoot, WalkItem
+from vigil.evidence.sources import source_for
 from vigil.model import FileRecord, Status, Task
-from vigil.pipeline.executor import Executor, ProcessExecutor
+from vigil.pipeline.executor import Executor, executor_for
 from vigil.pipeline.matcher import Matcher
 from vigil.pipeline.worker import process_batch
 from vigil.store import CaseStore, RecordWriter, done_tops
@@ -127,7 +128,7 @@ def ingest(
     roots = check_sources(sources)
     own_executor = executor is None
     if executor is None:
-        executor = ProcessExecutor(settings.effective_workers)
+        executor = executor_for(settings)
     counter = _Counter(roots, progress)
     with (
         Matcher(store, settings) as matcher,
@@ -151,7 +152,8 @@ def ingest(
             for batch, result in executor.map_unordered(work, _batches(tasks)):
                 results = result if isinstance(result, list) else _failed(batch, result)
                 for task, records in zip(batch, results, strict=True):
-                    writer.add(task.source_id, task.locator.relpath, records)
+                    _report_images(task, records)
+                    writer.add(task.source_id, task.top, records)
                     summary.records += len(records)
                     summary.by_status.update(r.status.value for r in records)
                     summary.bytes_read += task.size
@@ -180,6 +182,28 @@ def ingest(
     return summary
 
 
+def _report_images(task: Task, records: list[FileRecord]) -> None:
+    """A disk image's verification goes to the log as it lands; a mismatch loudly."""
+    if task.image_format is None or not records or records[0].image is None:
+        return
+    record, image = records[0], records[0].image
+    verdict = image.get("verification")
+    if verdict == "mismatch":
+        log.error(
+            "ACQUISITION HASH MISMATCH: %s (%s): %s; the run goes on, the image's record "
+            "carries the error",
+            record.path,
+            image.get("format"),
+            image.get("detail"),
+        )
+    elif verdict == "verified":
+        log.info("%s: acquisition hash verified (%s)", record.path, ", ".join(image["computed"]))
+    elif verdict == "no stored hash":
+        log.info("%s: %s image, no acquisition hash stored", record.path, image.get("format"))
+    else:
+        log.warning("%s: acquisition hash %s: %s", record.path, verdict, image.get("detail", ""))
+
+
 def _failed(batch: list[Task], exc: BaseException) -> list[list[FileRecord]]:
     """A batch whose worker died still yields one error record per task."""
     return [
@@ -201,13 +225,13 @@ def _pending_tasks(
 ) -> Iterator[Task]:
     for root in roots:
         source_id = source_ids[root]
-        items = walk(root)
+        items = source_for(root).walk(root)
         while chunk := list(itertools.islice(items, LOOKUP_BATCH)):
             summary.files_seen += len(chunk)
             with store.engine.connect() as conn:
-                done = done_tops(conn, source_id, [i.locator.relpath for i in chunk])
+                done = done_tops(conn, source_id, [i.locator.top for i in chunk])
             for item in chunk:
-                if item.locator.relpath in done:
+                if item.locator.top in done:
                     summary.already_done += 1
                     progress.advance(1, item.size)
                     continue
@@ -223,6 +247,10 @@ def _task(source_id: int, root: SourceRoot, item: WalkItem) -> Task:
         size=item.size,
         link_target=item.link_target,
         error=item.error,
+        image_format=item.image_format,
+        deleted=item.deleted,
+        encrypted=item.encrypted,
+        mtime=item.mtime,
     )
 
 
@@ -262,13 +290,13 @@ class _Counter:
         files = nbytes = 0
         try:
             for root in self._roots:
-                for item in walk(root):
+                for item in source_for(root).walk(root):
                     if self._stop.is_set():
                         return
                     files += 1
                     nbytes += item.size
                     if files % 10_000 == 0:
                         self._progress.totals(files, nbytes, final=False)
-        except EvidenceError:
-            return  # the main walk reports it; a count is only a courtesy
+        except Exception:  # the main walk reports it; a count is only a courtesy
+            return
         self._progress.totals(files, nbytes, final=True)

@@ -16,6 +16,10 @@ from typing import BinaryIO
 from vigil.config import Limits
 from vigil.errors import ArchiveError, ItemError
 from vigil.evidence.archive import Budget, ChecksumError, Member, Occurrences, iter_archive
+from vigil.evidence.disk import SEGMENT
+from vigil.evidence.disk.filesystem import NOT_RECOVERABLE
+from vigil.evidence.disk.media import ImageError
+from vigil.evidence.folder import open_read_only
 from vigil.hashing.conventions import pdq_version, windows_version
 from vigil.hashing.crypto import CryptoHasher
 from vigil.media.extensions import claimed_kind
@@ -39,6 +43,8 @@ _NOT_READ = {
     Entry.DEVICE: "device file: not opened",
     Entry.DIRECTORY: "directory: not listed",
     Entry.HARDLINK: "hard link: recorded, not read",
+    Entry.VOLUME: "volume: not listed",
+    Entry.VIRTUAL: "virtual file: file system metadata The Sleuth Kit shows as a file, not read",
     Entry.OTHER: "special file: not opened",
 }
 
@@ -49,11 +55,16 @@ def process_batch(tasks: list[Task], limits: Limits) -> list[list[FileRecord]]:
 
 
 def process_task(task: Task, limits: Limits) -> list[FileRecord]:
+    fs_entry = task.locator.fs_entry
     record = FileRecord(
         locator=task.locator,
         source_id=task.source_id,
         entry=task.entry,
         link_target=task.link_target,
+        encrypted=task.encrypted,
+        mtime=task.mtime,
+        deleted=task.deleted,
+        inode=fs_entry.inode if fs_entry is not None else None,
     )
     if task.error:
         return [record.fail(Status.ERROR, task.error)]
@@ -61,7 +72,10 @@ def process_task(task: Task, limits: Limits) -> list[FileRecord]:
         return [record.fail(Status.SKIPPED, _NOT_READ[task.entry])]
     records = [record]
     try:
-        _process_file(task, record, limits, records)
+        if fs_entry is not None:
+            _process_image_entry(task, record, limits, records)
+        else:
+            _process_file(task, record, limits, records)
     except Exception as exc:  # a bug must cost one record, never the run or what was read
         record.fail(Status.ERROR, _internal_error(exc, len(records) - 1))
     return records
@@ -75,24 +89,11 @@ def _internal_error(exc: Exception, kept: int) -> str:
     return f"{reason} ({kept} member records kept, the rest not listed)" if kept else reason
 
 
-def _open_evidence(path: bytes) -> int:
-    """Read-only, never following a link, never blocking on a FIFO swapped in after the walk,
-    and without touching the access time where the OS lets us."""
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    noatime = getattr(os, "O_NOATIME", 0)
-    try:
-        return os.open(path, flags | noatime)
-    except PermissionError:
-        if not noatime:
-            raise
-        return os.open(path, flags)
-
-
 def _process_file(task: Task, record: FileRecord, limits: Limits, out: list[FileRecord]) -> None:
     """Analyse the file of `record`, appending member records to `out` as they are made."""
     path = os.path.join(os.fsencode(task.root), task.locator.relpath)
     try:
-        fd = _open_evidence(path)
+        fd = open_read_only(path)
     except FileNotFoundError:
         record.fail(Status.ERROR, "file vanished: no longer at its path")
         return
@@ -110,10 +111,50 @@ def _process_file(task: Task, record: FileRecord, limits: Limits, out: list[File
             return
         os.set_blocking(fd, True)
         record.mtime = st.st_mtime
+        opaque = task.image_format is not None
         try:
-            _analyse(record, f, st.st_size, limits, out, budget=None, on_disk=True)
+            _analyse(record, f, st.st_size, limits, out, budget=None, on_disk=True, opaque=opaque)
         except OSError as exc:
             record.fail(Status.ERROR, f"read error: {exc.strerror or exc}")
+    if task.image_format not in (None, SEGMENT):
+        _image_report(path, task.image_format, record, limits)
+
+
+def _image_report(path: bytes, image_format: str, record: FileRecord, limits: Limits) -> None:
+    """The disk image's own report (format, segments, volumes, stored and verified hashes),
+    kept on the record of its first segment; a mismatch or an unreadable image is that
+    record's error (its file hashes stay)."""
+    from vigil.evidence.disk.report import image_report
+
+    record.image, error = image_report(path, image_format, limits)
+    if error:
+        record.fail(Status.ERROR, error)
+
+
+def _process_image_entry(
+    task: Task, record: FileRecord, limits: Limits, out: list[FileRecord]
+) -> None:
+    """A file inside a disk image, read through the image by its metadata address."""
+    from vigil.evidence.disk.handles import open_entry
+
+    try:
+        stream = open_entry(task.root, task.locator, task.image_format or "", deleted=task.deleted)
+    except ImageError as exc:
+        record.fail(exc.status, exc.message)
+        return
+    except OSError as exc:
+        record.fail(Status.ERROR, _image_read_error(exc))
+        return
+    with stream:
+        try:
+            _analyse(record, stream, task.size, limits, out, budget=None, on_disk=True)
+        except OSError as exc:
+            record.fail(Status.ERROR, _image_read_error(exc))
+
+
+def _image_read_error(exc: OSError) -> str:
+    text = str(exc.strerror or exc)
+    return text if text.startswith(NOT_RECOVERABLE) else f"read error: {text}"
 
 
 def _analyse(
@@ -125,9 +166,11 @@ def _analyse(
     *,
     budget: Budget | None,
     on_disk: bool,
+    opaque: bool = False,
 ) -> None:
     """Hash the stream once and, by content type, decode or descend. Appends member records
-    to `out` after `record` itself.
+    to `out` after `record` itself. `opaque`: only hash (a disk image's segment file, whose
+    first bytes may look like anything).
 
     `record.size` is always the number of bytes actually read, never a declared size. A read
     error propagates (the caller records it) except a checksum mismatch, raised once every
@@ -140,7 +183,7 @@ def _analyse(
     try:
         head = _read_full(stream, max(CHUNK, SNIFF_BYTES), hasher)
         record.mime, record.kind = sniff(head[:SNIFF_BYTES])
-        keep_limit = _keep_limit(record.kind, limits, on_disk)
+        keep_limit = 0 if opaque else _keep_limit(record.kind, limits, on_disk)
         kept: bytearray | None = bytearray(head) if keep_limit else None
         tail = head
         while chunk := stream.read(CHUNK):
@@ -165,6 +208,8 @@ def _analyse(
         return
     if hasher.size == 0:
         record.fail(Status.SKIPPED, "empty file")
+        return
+    if opaque:
         return
     verdict = budget.take_verdict() if budget is not None else None
     if verdict is not None:

@@ -101,6 +101,8 @@ def iter_files(
                 "review_reason": row.review_reason,
                 "group": labels.get(row.sha256),
                 "warnings": json.loads(row.warnings) if row.warnings else [],
+                "deleted": bool(row.deleted),
+                "inode": row.inode,
             }
         last = rows[-1].id
 

@@ -386,3 +386,37 @@ votes = Table(
     Index("ix_votes_sha256_id", "sha256", "id"),
     sqlite_autoincrement=True,
 )
+
+
+# --- disk images (migration 0009) --------------------------------------------------------
+
+# Files inside disk images: whether the file system lists the name as deleted, and the
+# file system's metadata address (inode, MFT entry) that reopens it.
+files.append_column(Column("deleted", Boolean, nullable=False, server_default="0"))
+files.append_column(Column("inode", BigInteger))
+
+disk_images = Table(
+    "disk_images",
+    metadata,
+    # One row per disk image ingested (its first segment's record): the format and segments,
+    # the acquisition metadata and hashes the image stores, what its media hashed to when
+    # verified, and its volumes. `verification`: verified | mismatch | not verified (setting
+    # off) | no stored hash | unreadable; `detail` says why.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("locator_key", LargeBinary(32), nullable=False),  # the image file's record
+    Column("path", Text, nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("library", Text),
+    Column("segments", Text),  # JSON list of segment file names
+    Column("media_size", BigInteger),
+    Column("stored_md5", String(32)),
+    Column("stored_sha1", String(40)),
+    Column("computed_md5", String(32)),
+    Column("computed_sha1", String(40)),
+    Column("verification", String(16), nullable=False),
+    Column("detail", Text),
+    Column("report", Text, nullable=False),  # the whole report as JSON (info, volumes …)
+    Column("run_id", Integer, ForeignKey("runs.id")),
+    UniqueConstraint("source_id", "locator_key", name="uq_disk_images_source_id_locator_key"),
+)

@@ -26,7 +26,7 @@ from vigil.errors import StoreError
 from vigil.model import FileRecord, display_name
 from vigil.store.case import CaseStore, now_iso
 from vigil.store.provenance import store_provenance
-from vigil.store.schema import done, files, runs, sources
+from vigil.store.schema import disk_images, done, files, runs, sources
 
 WRITER_LOCK = ".writer.lock"
 RUN_STATUSES = frozenset({"running", "completed", "interrupted", "failed"})
@@ -149,6 +149,8 @@ class RecordWriter:
             index_elements=[files.c.source_id, files.c.locator_key]
         )
         self._insert_done = insert(done).on_conflict_do_nothing()
+        self._insert_image = insert(disk_images).on_conflict_do_nothing()
+        self._images: list[dict[str, Any]] = []
         self._lock: BinaryIO | None = lock_case(store)
 
     # -- runs and sources ------------------------------------------------------------------
@@ -225,6 +227,8 @@ class RecordWriter:
             self._rows.append(self._row(source_id, top, top_key, rec))
             if rec.thumbnail is not None and rec.sha256:
                 self._thumbs[rec.sha256] = rec.thumbnail
+            if rec.image is not None:
+                self._images.append(self._image_row(source_id, rec))
         if done:
             self._done.add((source_id, top_key))
         if len(self._rows) >= self.batch_size:
@@ -232,7 +236,7 @@ class RecordWriter:
 
     def flush(self) -> None:
         """Write thumbnails, then commit buffered rows and done-marks in one transaction."""
-        if not self._rows and not self._done:
+        if not self._rows and not self._done and not self._images:
             return
         self._write_thumbnails()
         with self._transaction() as conn:
@@ -252,6 +256,8 @@ class RecordWriter:
                             .order_by(files.c.id)
                         ).scalars()
                     )
+            if self._images:
+                conn.execute(self._insert_image, self._images)
             if self._done:
                 marks = [{"source_id": sid, "top_key": key} for sid, key in sorted(self._done)]
                 conn.execute(self._insert_done, marks)
@@ -260,6 +266,7 @@ class RecordWriter:
         self._rows.clear()
         self._done.clear()
         self._thumbs.clear()
+        self._images.clear()
 
     @property
     def pending(self) -> int:
@@ -359,6 +366,31 @@ class RecordWriter:
             "encrypted": bool(rec.encrypted),
             "mtime": rec.mtime,
             "thumbnail": thumb.as_posix() if thumb else None,
+            "run_id": self.run_id,
+            "deleted": bool(rec.deleted),
+            "inode": rec.inode,
+        }
+
+    def _image_row(self, source_id: int, rec: FileRecord) -> dict[str, Any]:
+        """The `disk_images` row of a disk image's report (kept on its first segment)."""
+        image = rec.image or {}
+        stored, computed = image.get("stored") or {}, image.get("computed") or {}
+        segments = image.get("segments")
+        return {
+            "source_id": source_id,
+            "locator_key": path_key(rec.locator.raw),
+            "path": safe_text(rec.locator.text),
+            "format": str(image.get("format")),
+            "library": image.get("library"),
+            "segments": json.dumps(segments, ensure_ascii=True) if segments else None,
+            "media_size": image.get("media_size"),
+            "stored_md5": stored.get("md5"),
+            "stored_sha1": stored.get("sha1"),
+            "computed_md5": computed.get("md5"),
+            "computed_sha1": computed.get("sha1"),
+            "verification": str(image.get("verification")),
+            "detail": safe_text(image.get("detail")),
+            "report": json.dumps(image, default=_json_default, ensure_ascii=True),
             "run_id": self.run_id,
         }
 

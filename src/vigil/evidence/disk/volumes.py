@@ -1,0 +1,237 @@
+"""The volumes of an opened disk image, found by The Sleuth Kit (pytsk3): the partitions of
+an MBR, GPT, Apple, BSD or Sun partition table, or one file system filling the media.
+
+Each volume gets a stable label (`p1`, `p2` … in the table's order; `fs` without a table) and
+either a file system pytsk3 opens or a `problem`: encrypted (BitLocker, LUKS, FileVault), a
+file system The Sleuth Kit cannot read (APFS through pytsk3), or none recognised.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from vigil.evidence.disk.media import MISSING_LIBRARY, ImageError, Media
+from vigil.evidence.disk.signatures import encryption, file_system
+from vigil.evidence.disk.tables import Entry, gpt_entries, mbr_entries
+
+# Short, stable reasons of volume records.
+ENCRYPTED_VOLUME = "encrypted volume"
+UNSUPPORTED_FS = "unsupported file system"
+NO_FILE_SYSTEM = "no file system recognised"
+CORRUPT_FS = "corrupt file system"
+OUTSIDE_MEDIA = "partition outside the image"
+UNREADABLE_VOLUME = "unreadable volume"
+TRUNCATED_FS = "truncated file system"
+
+HEAD = 69632  # the signatures need the first 68 KiB of a volume
+
+FS_NAMES = {
+    "NTFS": "NTFS",
+    "FAT12": "FAT12",
+    "FAT16": "FAT16",
+    "FAT32": "FAT32",
+    "EXFAT": "exFAT",
+    "EXT2": "ext2",
+    "EXT3": "ext3",
+    "EXT4": "ext4",
+    "HFS": "HFS+",
+    "ISO9660": "ISO9660",
+    "FFS1": "UFS1",
+    "FFS1B": "UFS1b",
+    "FFS2": "UFS2",
+    "YAFFS2": "YAFFS2",
+}
+
+
+def tsk() -> ModuleType:
+    try:
+        return importlib.import_module("pytsk3")
+    except ImportError as exc:
+        raise ImageError(
+            MISSING_LIBRARY, f"pytsk3 cannot be imported ({exc}): pip install pytsk3"
+        ) from exc
+
+
+def tsk_message(exc: BaseException) -> str:
+    """pytsk3's messages start with its C source location; keep what TSK said."""
+    text = str(exc).strip()
+    return text.split(": ", 1)[1] if text.startswith(("Volume_Info", "FS_Info", "File")) else text
+
+
+def tsk_image(media: Media) -> Any:
+    """A pytsk3 image reading from `media` (the libyal handle), as dfvfs and plaso do.
+
+    A read the media fails (a missing or truncated segment) returns no bytes, so TSK fails
+    with its own OSError: an exception raised inside pytsk3's callback would come out as a
+    RuntimeError no caller expects. `read_error` keeps the media's reason for the records."""
+    pytsk3 = tsk()
+
+    class _Image(pytsk3.Img_Info):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            self.read_error: str | None = None
+            super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
+
+        def read(self, offset: int, size: int) -> bytes:
+            try:
+                return media.read(offset, size)
+            except OSError as exc:
+                self.read_error = str(exc)
+                return b""
+
+        def get_size(self) -> int:
+            return media.size
+
+        def close(self) -> None:
+            pass
+
+    return _Image()
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    label: str
+    offset: int
+    size: int
+    description: str
+    file_system: str | None = None  # what The Sleuth Kit opened it as
+    problem: str | None = None  # why its files are not listed: "REASON: detail"
+    encrypted: bool = False
+    warning: str | None = None  # why some of its listed files may not be readable
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "offset": self.offset,
+            "size": self.size,
+            "description": self.description,
+            "file_system": self.file_system,
+            "problem": self.problem,
+            "encrypted": self.encrypted,
+            "warning": self.warning,
+        }
+
+
+def partitions(media: Media, image: Any) -> tuple[list[Volume], str | None]:
+    """The allocated partitions of the media's partition table (labels p1, p2 …), and the
+    table's type; ([], None) when TSK finds no table."""
+    pytsk3 = tsk()
+    table = None
+    refused = ""
+    for vstype in (pytsk3.TSK_VS_TYPE_DETECT, pytsk3.TSK_VS_TYPE_GPT, pytsk3.TSK_VS_TYPE_DOS):
+        try:
+            table = pytsk3.Volume_Info(image, vstype)
+        except OSError as exc:
+            refused = tsk_message(exc)  # DOS's, tried last, is what mbr_entries stands in for
+            continue  # "multiple volume systems" (a hybrid MBR) resolves to GPT, then DOS
+        if not _protective(table):
+            break  # a lone protective MBR means TSK's detection missed a (damaged) GPT
+    if table is None:
+        entries = mbr_entries(media)
+        if not entries:
+            return [], None
+        why = f"The Sleuth Kit refused it: {refused}; primary entries read as they stand"
+        return _labelled(entries), f"DOS ({why})"
+    block = table.info.block_size
+    found = [
+        (part.start * block, part.len * block, _text(part.desc) or "partition")
+        for part in table
+        if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC
+    ]
+    kinds = {
+        int(getattr(pytsk3, f"TSK_VS_TYPE_{k}")): k for k in ("DOS", "GPT", "MAC", "BSD", "SUN")
+    }
+    kind = kinds.get(int(table.info.vstype), str(table.info.vstype))
+    if kind == "GPT":  # the entries TSK skipped follow its own, each to get its reason
+        listed = {offset for offset, _size, _what in found}
+        found += [e for e in gpt_entries(media, block) if e[0] not in listed]
+    return _labelled(found), kind
+
+
+def _labelled(entries: list[Entry]) -> list[Volume]:
+    return [Volume(f"p{i}", *entry) for i, entry in enumerate(entries, 1)]
+
+
+def _protective(table: Any) -> bool:
+    allocated = [p for p in table if p.flags & tsk().TSK_VS_PART_FLAG_ALLOC]
+    return bool(allocated) and all(b"(0xee)" in p.desc for p in allocated)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def open_volume(media: Media, image: Any, volume: Volume) -> tuple[Volume, Any]:
+    """The volume with its file system opened (`file_system` set), or with `problem` set and
+    None. Never raises for what the image contains."""
+    pytsk3 = tsk()
+    if volume.offset >= media.size:
+        problem = f"{OUTSIDE_MEDIA}: starts at byte {volume.offset} of a {media.size}-byte image"
+        return _with(volume, problem=problem), None
+    try:
+        head = media.read(volume.offset, min(HEAD, volume.size))
+    except OSError as exc:
+        return _with(volume, problem=f"{UNREADABLE_VOLUME}: {exc}"), None
+    scheme = encryption(head)
+    if scheme is not None:
+        problem = f"{ENCRYPTED_VOLUME}: {scheme} (no key: its files are not listed)"
+        return _with(volume, problem=problem, encrypted=True), None
+    image.read_error = None
+    try:
+        fs = pytsk3.FS_Info(image, offset=volume.offset)
+    except OSError as exc:
+        if image.read_error is not None:  # TSK's "cannot determine" would hide the cause
+            return _with(volume, problem=f"{UNREADABLE_VOLUME}: {image.read_error}"), None
+        return _with(volume, problem=_fs_problem(head, tsk_message(exc))), None
+    names = {int(getattr(pytsk3, f"TSK_FS_TYPE_{k}")): v for k, v in FS_NAMES.items()}
+    name = names.get(int(fs.info.ftype))
+    if name is None:
+        return _with(volume, problem=f"{UNSUPPORTED_FS}: The Sleuth Kit type {fs.info.ftype}"), None
+    claimed = int(fs.info.block_count) * int(fs.info.block_size)
+    holds = min(volume.size, media.size - volume.offset)
+    warning = None
+    if claimed > holds:
+        warning = (
+            f"{TRUNCATED_FS}: {name} of {claimed} bytes, the image holds {holds} from its "
+            "start; what lies past that cannot be read"
+        )
+    return _with(volume, file_system=name, warning=warning), fs
+
+
+def _fs_problem(head: bytes, message: str) -> str:
+    seen = file_system(head)
+    if seen == "APFS":
+        return f"{UNSUPPORTED_FS}: APFS (pytsk3 does not open APFS containers)"
+    if seen in ("Btrfs", "XFS"):
+        return f"{UNSUPPORTED_FS}: {seen} (The Sleuth Kit does not read it)"
+    if seen is not None:
+        return f"{CORRUPT_FS}: looks like {seen}, but The Sleuth Kit cannot open it ({message})"
+    return f"{NO_FILE_SYSTEM}: unknown content, possibly encrypted or wiped ({message})"
+
+
+def _with(volume: Volume, **changes: Any) -> Volume:
+    return Volume(**{**volume.as_dict(), **changes})
+
+
+def volumes(media: Media, image: Any) -> Iterator[tuple[Volume, Any]]:
+    """Every volume of the media with its opened file system (or its problem), in order.
+
+    A partition table TSK finds is used; without one, the media is one volume `fs`. A table
+    whose partitions hold no file system TSK opens while the media itself starts with one (a
+    FAT "superfloppy" whose boot sector looks like an MBR) reads as that file system."""
+    parts, _table = partitions(media, image)
+    if parts:
+        opened = [open_volume(media, image, v) for v in parts]
+        if any(fs is not None or v.encrypted for v, fs in opened):
+            yield from opened
+            return
+        whole = open_volume(media, image, Volume("fs", 0, media.size, "whole media"))
+        if whole[1] is not None:
+            yield whole
+            return
+        yield from opened
+        return
+    yield open_volume(media, image, Volume("fs", 0, media.size, "whole media"))
