@@ -189,9 +189,12 @@ def _report_images(task: Task, records: list[FileRecord]) -> None:
     record, image = records[0], records[0].image
     verdict = image.get("verification")
     if verdict == "mismatch":
+        # Damaged chunks make a mismatch even where the hashes agree (libewf reads them as
+        # zeros, and a seized disk is mostly zeros).
+        what = "IMAGE DATA DAMAGED" if image.get("damaged") else "ACQUISITION HASH MISMATCH"
         log.error(
-            "ACQUISITION HASH MISMATCH: %s (%s): %s; the run goes on, the image's record "
-            "carries the error",
+            "%s: %s (%s): %s; the run goes on, the image's record carries the error",
+            what,
             record.path,
             image.get("format"),
             image.get("detail"),

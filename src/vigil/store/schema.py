@@ -400,8 +400,9 @@ disk_images = Table(
     metadata,
     # One row per disk image ingested (its first segment's record): the format and segments,
     # the acquisition metadata and hashes the image stores, what its media hashed to when
-    # verified, and its volumes. `verification`: verified | mismatch | not verified (setting
-    # off) | no stored hash | unreadable; `detail` says why.
+    # verified, and its volumes. `verification`: verified | mismatch (the hashes differ, or
+    # chunks failed their checksums: their ranges in report["damaged"]) | not verified
+    # (setting off) | no stored hash | unreadable (an incomplete segment set); `detail` says why.
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
     Column("locator_key", LargeBinary(32), nullable=False),  # the image file's record

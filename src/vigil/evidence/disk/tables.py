@@ -1,20 +1,23 @@
-"""Partition entries read by Vigil itself, where The Sleuth Kit refuses a table whole or
-drops entries without a word: one MBR entry past the end of the media makes TSK refuse the
-MBR (losing the sound partitions with it), and TSK's GPT reader skips entries it cannot
-place. Only the fixed-size entries are decoded; what they point at is opened by TSK as usual.
+"""Partition entries read by libyal's libvsmbr and libvsgpt, where The Sleuth Kit refuses a
+table whole or drops entries without a word: one MBR entry past the end of the media makes TSK
+refuse the MBR (losing the sound partitions with it), and TSK's GPT reader skips entries it
+cannot place. What the entries point at is opened by TSK as usual.
 """
 
 from __future__ import annotations
 
-import struct
-from typing import Protocol
+import importlib
+import io
+from types import ModuleType
+from typing import Any, Protocol
 
-SECTOR = 512  # an MBR's unit
-GPT_MAX_ENTRIES = 1024  # a hostile header cannot make Vigil read more
+from vigil.evidence.disk.media import MISSING_LIBRARY, ImageError
 
-_MBR_ENTRY = struct.Struct("<B3sB3sII")  # status, CHS first, type, CHS last, LBA, sectors
-_GPT_HEADER = struct.Struct("<8s64xQII")  # signature, …, entries' LBA, count, entry size
-_GPT_ENTRY = struct.Struct("<16s16sQQ8s72s")  # type, unique id, first, last LBA, flags, name
+# What libvsgpt is told the media holds when it refuses the real size (below): the most a
+# file object can claim to it (its sizes are signed 64-bit).
+UNBOUNDED = (1 << 63) - 1
+
+_PACKAGES = {"pyvsmbr": "libvsmbr-python", "pyvsgpt": "libvsgpt-python"}
 
 
 class Readable(Protocol):
@@ -27,49 +30,102 @@ Entry = tuple[int, int, str]
 """(offset, size in bytes, description) of one partition entry."""
 
 
-def _past(media: Readable, end: int) -> str:
-    return f", ends at byte {end}, past the {media.size}-byte image" if end > media.size else ""
+class MediaFile:
+    """The media as the file object libyal's bindings read (read, seek, tell, get_size),
+    claiming `size` bytes; a read past the media's real end finds nothing."""
+
+    def __init__(self, media: Readable, size: int | None = None) -> None:
+        self._media = media
+        self._size = media.size if size is None else size
+        self._pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._media.read(self._pos, self._size - self._pos if n < 0 else n)
+        self._pos += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def get_size(self) -> int:
+        return self._size
 
 
-def mbr_entries(media: Readable) -> list[Entry]:
-    """The four primary entries of an MBR, as they stand. Entries whose status byte is not
-    0x00 or 0x80 are boot code, not partitions (a FAT boot sector also ends in 55 AA)."""
+def _library(module: str) -> ModuleType:
     try:
-        sector = media.read(0, SECTOR)
-    except OSError:
-        return []
-    if len(sector) < SECTOR or sector[510:512] != b"\x55\xaa":
-        return []
-    found = []
-    for i in range(4):
-        status, _, kind, _, first, count = _MBR_ENTRY.unpack_from(sector, 446 + 16 * i)
-        if status in (0x00, 0x80) and kind and count:
-            end = (first + count) * SECTOR
-            found.append(
-                (first * SECTOR, count * SECTOR, f"MBR type 0x{kind:02x}{_past(media, end)}")
-            )
-    return found
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImageError(
+            MISSING_LIBRARY, f"{module} cannot be imported ({exc}): pip install {_PACKAGES[module]}"
+        ) from exc
 
 
-def gpt_entries(media: Readable, block: int) -> list[Entry]:
-    """The used entries of the GPT whose header is at block 1 (at most `GPT_MAX_ENTRIES`)."""
+def _open(module: str, media: Readable, size: int | None = None) -> Any:
+    """The library's volume over the media; OSError where it refuses it (libyal's, with its
+    own message; a read of damaged media raises one too)."""
+    volume = _library(module).volume()
+    volume.open_file_object(MediaFile(media, size))
+    return volume
+
+
+def _partitions(volume: Any) -> list[Any]:
+    return [volume.get_partition(i) for i in range(volume.number_of_partitions)]
+
+
+def _entry(media: Readable, partition: Any, what: str) -> Entry:
+    offset, size = partition.volume_offset, partition.size
+    end = offset + size
+    past = f", ends at byte {end}, past the {media.size}-byte image" if end > media.size else ""
+    return offset, size, what + past
+
+
+def mbr_entries(media: Readable) -> tuple[list[Entry], str | None]:
+    """The partitions of an MBR, as libvsmbr lists them: the primary ones and the logical
+    ones of an extended partition (not the extended partition itself), in the table's order,
+    wherever they point; none where the media has no MBR signature, or only a FAT boot
+    sector's (libvsmbr tells one from an MBR).
+
+    libvsmbr refuses a table whole where an extended partition lies past the end of the media
+    or holds no extended boot record, losing the sound primary entries with it: then no
+    entries, and what libvsmbr said."""
     try:
-        header = media.read(block, _GPT_HEADER.size)
-        if len(header) < _GPT_HEADER.size:
-            return []
-        magic, lba, count, size = _GPT_HEADER.unpack(header)
-        if magic != b"EFI PART" or size < _GPT_ENTRY.size:
-            return []
-        count = min(count, GPT_MAX_ENTRIES)
-        table = media.read(lba * block, count * size)
+        if not _library("pyvsmbr").check_volume_signature_file_object(MediaFile(media)):
+            return [], None
+        volume = _open("pyvsmbr", media)
+    except OSError as exc:
+        return [], str(exc)
+    entries = [
+        _entry(media, p, f"MBR type 0x{p.type:02x}")
+        for p in _partitions(volume)
+        if p.size  # an entry of no sectors is not a partition
+    ]
+    return entries, None
+
+
+def gpt_entries(media: Readable) -> tuple[list[Entry], str | None]:
+    """The used entries of the media's GPT, as libvsgpt lists them, in the table's order;
+    or none, and what libvsgpt said where it refuses the table.
+
+    libvsgpt refuses a whole table when one entry lies past the end of the media it reads,
+    so where it refuses the media as it is, it is told the media is `UNBOUNDED` (and finds
+    nothing past the real end): then it lists every entry, and those past the end say so.
+    That second reading cannot fall back on the backup table at the media's real end; the
+    first can. libvsgpt does not give an entry's name, so an entry is described by its
+    index in the table and its type."""
+    try:
+        volume = _open("pyvsgpt", media)
     except OSError:
-        return []
-    found = []
-    for i in range(len(table) // size):
-        kind, _, first, last, _, name = _GPT_ENTRY.unpack_from(table, i * size)
-        if kind == bytes(16):
-            continue
-        label = name.decode("utf-16-le", "replace").split("\0", 1)[0] or "GPT entry"
-        length = max(last - first + 1, 0) * block
-        found.append((first * block, length, f"{label}{_past(media, first * block + length)}"))
-    return found
+        try:
+            volume = _open("pyvsgpt", media, UNBOUNDED)
+        except OSError as exc:
+            return [], str(exc)
+    entries = [
+        _entry(media, p, f"GPT entry {p.entry_index}, type {p.type_identifier}")
+        for p in _partitions(volume)
+    ]
+    return entries, None

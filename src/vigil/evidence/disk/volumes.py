@@ -117,7 +117,7 @@ class Volume:
 
 def partitions(media: Media, image: Any) -> tuple[list[Volume], str | None]:
     """The allocated partitions of the media's partition table (labels p1, p2 …), and the
-    table's type; ([], None) when TSK finds no table."""
+    table's type, with why some of it may be unlisted; ([], None) when there is no table."""
     pytsk3 = tsk()
     table = None
     refused = ""
@@ -130,11 +130,13 @@ def partitions(media: Media, image: Any) -> tuple[list[Volume], str | None]:
         if not _protective(table):
             break  # a lone protective MBR means TSK's detection missed a (damaged) GPT
     if table is None:
-        entries = mbr_entries(media)
+        entries, said = mbr_entries(media)
+        why = f"The Sleuth Kit refused it: {refused}"
+        if said is not None:  # libvsmbr refused it too: the media reads as one volume
+            return [], f"DOS ({why}; so did libvsmbr: {said})"
         if not entries:
             return [], None
-        why = f"The Sleuth Kit refused it: {refused}; primary entries read as they stand"
-        return _labelled(entries), f"DOS ({why})"
+        return _labelled(entries), f"DOS ({why}; entries as libvsmbr lists them)"
     block = table.info.block_size
     found = [
         (part.start * block, part.len * block, _text(part.desc) or "partition")
@@ -147,7 +149,10 @@ def partitions(media: Media, image: Any) -> tuple[list[Volume], str | None]:
     kind = kinds.get(int(table.info.vstype), str(table.info.vstype))
     if kind == "GPT":  # the entries TSK skipped follow its own, each to get its reason
         listed = {offset for offset, _size, _what in found}
-        found += [e for e in gpt_entries(media, block) if e[0] not in listed]
+        entries, said = gpt_entries(media)
+        found += [e for e in entries if e[0] not in listed]
+        if said is not None:
+            kind = f"GPT (libvsgpt refused it, so no entry TSK skipped is listed: {said})"
     return _labelled(found), kind
 
 
