@@ -30,6 +30,15 @@ PACKAGES = (
     "py7zr",
     "ijson",
     "faiss-cpu",
+    "exifread",
+    "av",  # FFmpeg inside: video probing and vPDQ frames
+    "pytsk3",  # disk images: volumes, file systems, deleted names
+    "libewf-python",
+    "libvmdk-python",
+    "libvhdi-python",
+    "libqcow-python",
+    "libvsmbr-python",
+    "libvsgpt-python",
 )
 
 

@@ -21,6 +21,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _END = object()
+PRELOAD = "vigil.pipeline.worker"
 
 
 class DaskExecutor(Generic[T, R]):
@@ -66,6 +67,9 @@ class DaskExecutor(Generic[T, R]):
                         processes=True,
                         # None would still bind :8787; a free port never clashes.
                         dashboard_address=":0",
+                        # Workers import the decoders as they start (and restart), not on
+                        # their first batch, as the process pool's forkserver does.
+                        preload=[PRELOAD],
                     )
                 self._client: Client = Client(self._cluster)
                 self._client.wait_for_workers(spec.workers)
@@ -110,7 +114,10 @@ class DaskExecutor(Generic[T, R]):
         window = self.window
         pending: dict[Future, tuple[list[T], bool]] = {}
         retry: list[list[T]] = []  # singletons split out of batches lost with a dead worker
-        completed = as_completed()
+        # Results are fetched in the background as tasks finish: a `result()` per batch here
+        # would be one more round trip each, which at 64 small files a batch cost more than
+        # the work (14 ms a batch against the process pool's 0.5 ms).
+        completed = as_completed(with_results=True, raise_errors=False)
         source = iter(batches)
         exhausted = False
 
@@ -134,23 +141,19 @@ class DaskExecutor(Generic[T, R]):
                     submit(batch, False)
                 if not pending:
                     return
-                future = next(completed)
+                future, result = next(completed)
                 batch, isolated = pending.pop(future)
-                try:
-                    result = future.result()
-                except KilledWorker:
-                    if isolated:
-                        yield batch, WorkerDied("worker process died while processing this item")
-                    else:
-                        retry.extend([t] for t in batch)
-                    continue
-                except CancelledError as exc:
+                if isinstance(result, CancelledError):
                     # Only the scheduler going away (or a restart) cancels our futures.
-                    raise VigilError(f"the Dask scheduler dropped the work: {exc}") from exc
-                except Exception as exc:
-                    yield batch, exc
-                    continue
-                yield batch, result
+                    raise VigilError(f"the Dask scheduler dropped the work: {result}")
+                if future.status != "error":
+                    yield batch, result
+                elif not isinstance(result[1], KilledWorker):
+                    yield batch, result[1]
+                elif isolated:
+                    yield batch, WorkerDied("worker process died while processing this item")
+                else:
+                    retry.extend([t] for t in batch)
         finally:
             if pending:
                 # Stopped early (interrupted, or the caller gave up): free the cluster.
