@@ -36,6 +36,9 @@ OUT_OF_RANGE = [
     ("archive_max_members", 0, "at least 1"),
     ("member_max_bytes", 0, "at least 1"),
     ("verify_image_hash", 2, "0 to 1"),
+    ("video_max_seconds", 0, "1 to 86400"),
+    ("video_max_seconds", 86_401, "1 to 86400"),
+    ("video_max_frames", 0, "1 to 10000000"),
     ("review_stretch_minutes", 0, "1 to 1440"),
     ("break_minutes", 1441, "1 to 1440"),
     ("reveal_seconds", 601, "1 to 600"),
@@ -61,6 +64,8 @@ EDGES = [
     ("thumbnail_size", 16),
     ("thumbnail_size", 2048),
     ("archive_max_depth", 1),
+    ("video_max_seconds", 86_400),
+    ("video_max_frames", 1),
 ]
 
 

@@ -150,6 +150,20 @@ class Limits:
         "Larger archive members are streamed and hashed but not opened as media.",
         minimum=1,
     )
+    video_max_seconds: int = _setting(
+        300,
+        "Wall-clock seconds one video may take to open and decode; a video still decoding "
+        "then keeps the frame hashes made so far and its record says `time budget`.",
+        minimum=1,
+        maximum=86_400,
+    )
+    video_max_frames: int = _setting(
+        36_000,
+        "Frames one video may have hashed (one a second: 36,000 is 10 hours); the rest of "
+        "a longer video is not decoded and its record says `frame budget`.",
+        minimum=1,
+        maximum=10_000_000,
+    )
     verify_image_hash: int = _setting(
         1,
         "1: check the acquisition hash an E01/Ex01 image stores by reading all its media once "

@@ -224,6 +224,10 @@ class FileRecord:
     height: int | None = None
     pdq: str | None = None
     pdq_quality: int | None = None
+    duration: float | None = None  # videos: seconds, as the container declares
+    fps: float | None = None  # videos: the frame rate vPDQ numbers frames by
+    codec: str | None = None  # videos: the first video stream's codec
+    frames_hashed: int | None = None  # videos: vPDQ frame hashes made (0 when none decoded)
     exif: dict[str, Any] = field(default_factory=dict)
     category: int | None = None
     warnings: list[str] = field(default_factory=list)  # decoder chatter, per file
@@ -240,6 +244,10 @@ class FileRecord:
     deleted: bool = False  # listed by its file system as deleted (inside disk images)
     inode: int | None = None  # the file system's metadata address inside a disk image
     image: dict[str, Any] | None = None  # a disk image's format, hashes and verification
+    # A video's vPDQ frames as (frame number, timestamp, quality, pdq hex), and the
+    # convention that made them (`VpdqAlgorithm.convention`); stored once per content.
+    frame_hashes: list[tuple[int, float, int, str]] = field(default_factory=list)
+    vpdq_version: str | None = None
 
     @property
     def path(self) -> str:
@@ -278,6 +286,10 @@ EXPORT_FIELDS = (
     "warnings",
     "deleted",
     "inode",
+    "duration",
+    "fps",
+    "codec",
+    "frames_hashed",
 )
 
 

@@ -6,11 +6,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 
 from vigil.config import Settings
 from vigil.model import FileRecord, Kind, Status
 from vigil.store import EXPORT_FIELDS, CaseStore, RecordWriter, case_summary, done_tops, iter_files
+from vigil.store.queries import iter_frame_hashes, video_convention
+from vigil.store.schema import video_frames
 
 MakeRecord = Callable[..., FileRecord]
 
@@ -39,6 +41,10 @@ FIELDS = [
     "warnings",
     "deleted",
     "inode",
+    "duration",
+    "fps",
+    "codec",
+    "frames_hashed",
 ]
 
 
@@ -222,3 +228,38 @@ def test_case_summary_of_empty_case(store: CaseStore) -> None:
     summary = case_summary(store)
     assert summary["files"] == 0 and summary["bytes"] == 0 and summary["sources"] == []
     assert summary["by_kind"] == {} and summary["errors_by_reason"] == {}
+
+
+def frames_of(seed: int, count: int) -> list[tuple[int, float, int, str]]:
+    return [(10 * i, float(i), 90, f"{seed:02x}{i:062x}") for i in range(count)]
+
+
+def test_video_frames_are_stored_once_per_content_and_streamed_in_frame_order(
+    store: CaseStore, make_record: MakeRecord, monkeypatch
+) -> None:
+    monkeypatch.setattr("vigil.store.writer.FRAME_BATCH", 25)
+    monkeypatch.setattr("vigil.store.writer._FRAME_ROWS", 7)  # several INSERTs per video
+    video = {"kind": Kind.VIDEO, "mime": "video/mp4", "vpdq_version": "vpdq-test/1"}
+    long_one = frames_of(1, 30)
+    with RecordWriter(store, batch_size=100) as writer:
+        sid = writer.source_id("src", "/evidence/src", single_file=False)
+        writer.add(sid, b"a.mp4", [make_record("a.mp4", frame_hashes=long_one, **video)])
+        # 30 frames pass FRAME_BATCH: flushed with 1 record of 100 buffered
+        assert writer.pending == 0
+        # a second copy of a.mp4's content (stored frames win), then two in one batch
+        first = make_record("a.mp4")
+        copy = make_record("b.mp4", frame_hashes=frames_of(9, 3), **video)
+        copy.sha256 = first.sha256
+        writer.add(sid, b"b.mp4", [copy])
+        writer.add(sid, b"c.mp4", [make_record("c.mp4", frame_hashes=frames_of(2, 4), **video)])
+        again = make_record("c2.mp4", frame_hashes=frames_of(3, 2), **video)
+        again.sha256 = make_record("c.mp4").sha256
+        writer.add(sid, b"c2.mp4", [again])
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(video_frames)).scalar_one() == 34
+    assert list(iter_frame_hashes(store, str(first.sha256), batch=4)) == long_one
+    c = make_record("c.mp4")
+    assert list(iter_frame_hashes(store, str(c.sha256))) == frames_of(2, 4)
+    assert video_convention(store, str(c.sha256)) == "vpdq-test/1"
+    assert list(iter_frame_hashes(store, "0" * 64)) == []
+    assert video_convention(store, "0" * 64) is None

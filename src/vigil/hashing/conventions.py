@@ -17,7 +17,7 @@ DIHEDRAL_METHOD = "dihedral-exact"
 
 
 @cache
-def _installed(package: str) -> str:
+def installed_version(package: str) -> str:
     try:
         return version(package)
     except PackageNotFoundError:
@@ -28,7 +28,7 @@ def pdq_version(limits: Limits) -> str:
     """E.g. "pdqhash-0.2.8/rgb-pow2-512/dihedral-dct"; "rgb-full" when no reduction."""
     size = limits.pdq_decode_size
     reduction = f"rgb-pow2-{size}" if size else "rgb-full"
-    return f"pdqhash-{_installed('pdqhash')}/{reduction}/{DIHEDRAL_METHOD}"
+    return f"pdqhash-{installed_version('pdqhash')}/{reduction}/{DIHEDRAL_METHOD}"
 
 
 def windows_version(limits: Limits) -> str | None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 from typing import BinaryIO, ClassVar
 
 import av
@@ -20,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from vigil.errors import ImageError
+from vigil.hashing.conventions import installed_version
 from vigil.hashing.pdq import hamming, pdq_single
 from vigil.media.video import (
     DecodeOutcome,
@@ -38,14 +37,6 @@ MIN_SIDE = 5  # the reference refuses to hash frames narrower or lower than this
 # the stream's coded size, or the downsample size, by swscale's area filter, each hashed by
 # pdqhash's PDQ on that buffer. On the reference's own FFmpeg build the native hashes are
 # bit-identical to vpdq 0.2.5's (tests/hashing/test_vpdq.py, oracle tests).
-
-
-@cache
-def _installed(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _libav() -> str:
@@ -88,6 +79,7 @@ class VideoHash:
 
 
 FrameHook = Callable[[SampledFrame, FrameHash], None]
+ProbeHook = Callable[[VideoProbe], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +115,7 @@ class VpdqAlgorithm:
     def version(self) -> str:
         """The implementation and the builds its bits depend on, e.g.
         "vigil-vpdq-1/pdqhash-0.2.8/libavcodec-62.28.102"."""
-        return f"{IMPLEMENTATION}/pdqhash-{_installed('pdqhash')}/libavcodec-{_libav()}"
+        return f"{IMPLEMENTATION}/pdqhash-{installed_version('pdqhash')}/libavcodec-{_libav()}"
 
     @property
     def settings(self) -> tuple[tuple[str, str], ...]:
@@ -137,6 +129,13 @@ class VpdqAlgorithm:
             ("seconds_per_hash", f"{self.seconds_per_hash:g}"),
         )
 
+    @property
+    def convention(self) -> str:
+        """`version` and `settings` in one text, stored with the frame hashes: two vPDQ
+        hashes are comparable only when made the same way, e.g.
+        "vigil-vpdq-1/pdqhash-0.2.8/libavcodec-62.28.102/downsample=native,mirror=no,…"."""
+        return f"{self.version}/" + ",".join(f"{k}={v}" for k, v in self.settings)
+
     def every(self, fps: float) -> int:
         """The reference's frame step: int(seconds_per_hash × fps), at least 1."""
         return max(1, int(self.seconds_per_hash * fps))
@@ -146,14 +145,18 @@ class VpdqAlgorithm:
         stream: BinaryIO,
         *,
         on_frame: FrameHook | None = None,
+        on_open: ProbeHook | None = None,
         decode_all: bool = False,
     ) -> VideoHash:
         """Hash the video in `stream`. Raises `VideoError` when it cannot be opened or has no
         video (`vigil.media.video` reasons); otherwise returns what was hashed, with
-        `VideoHash.reason` saying why it stopped early, if it did. `on_frame` sees every
-        sampled frame and its hash (for a contact sheet built in the same pass)."""
+        `VideoHash.reason` saying why it stopped early, if it did. `on_open` sees the probe
+        before decoding, `on_frame` every sampled frame and its hash (for a contact sheet
+        built in the same pass)."""
         with open_video(stream, limits=self.limits) as video:
             probe = video.probe
+            if on_open is not None:
+                on_open(probe)
             size = self._size(probe)
             frames: list[FrameHash] = []
             for sampled in video.frames(

@@ -25,7 +25,7 @@ from vigil.hashing.crypto import CryptoHasher
 from vigil.media.extensions import claimed_kind
 from vigil.media.sniff import OCTET_STREAM, SNIFF_BYTES, TEXT, ZIP_TAIL_BYTES, sniff, zip_tail
 from vigil.model import Entry, FileRecord, Kind, Status, Task
-from vigil.pipeline.imaging import analyse_image
+from vigil.pipeline.imaging import analyse_image, analyse_video
 
 CHUNK = 1 << 20
 _STUB_MIMES = (OCTET_STREAM, TEXT)
@@ -184,7 +184,8 @@ def _analyse(
         head = _read_full(stream, max(CHUNK, SNIFF_BYTES), hasher)
         record.mime, record.kind = sniff(head[:SNIFF_BYTES])
         keep_limit = 0 if opaque else _keep_limit(record.kind, limits, on_disk)
-        kept: bytearray | None = bytearray(head) if keep_limit else None
+        # the first read may already pass a small limit
+        kept: bytearray | None = bytearray(head) if keep_limit and len(head) <= keep_limit else None
         tail = head
         while chunk := stream.read(CHUNK):
             hasher.update(chunk)
@@ -233,6 +234,16 @@ def _analyse(
         if record.pdq is not None:
             record.pdq_version = pdq_version(limits)
             record.windows_version = windows_version(limits) if record.pdq_windows else None
+    elif record.kind is Kind.VIDEO:
+        if on_disk:
+            stream.seek(0)
+            analyse_video(record, stream, limits)
+        elif kept is None:
+            record.fail(
+                Status.SKIPPED, f"video larger than member_max_bytes ({keep_limit}): not decoded"
+            )
+        else:
+            analyse_video(record, io.BytesIO(kept), limits)
     elif record.kind is Kind.ARCHIVE:
         if on_disk:
             stream.seek(0)
@@ -249,11 +260,12 @@ def _analyse(
 
 
 def _keep_limit(kind: Kind, limits: Limits, on_disk: bool) -> int:
-    """How many bytes to keep in memory for decoding (0: none): images, and nested archives
-    (an archive on disk is reopened from its file instead)."""
+    """How many bytes to keep in memory for decoding (0: none): images, and videos and nested
+    archives inside archives (one on disk, or in a disk image, is read again from its start
+    instead)."""
     if kind is Kind.IMAGE:
         return limits.max_image_bytes
-    if kind is Kind.ARCHIVE and not on_disk:
+    if kind in (Kind.ARCHIVE, Kind.VIDEO) and not on_disk:
         return limits.member_max_bytes
     return 0
 

@@ -19,7 +19,17 @@ from vigil.errors import StoreError
 from vigil.model import EXPORT_FIELDS
 from vigil.store.case import CaseStore
 from vigil.store.groups import group_labels
-from vigil.store.schema import case_meta, done, files, hashsets, matches, runs, sources
+from vigil.store.schema import (
+    case_meta,
+    done,
+    files,
+    hashsets,
+    matches,
+    runs,
+    sources,
+    video_frames,
+    video_hashes,
+)
 from vigil.store.writer import path_key
 
 _COLUMNS = [files.c[name] for name in EXPORT_FIELDS if name in files.c]
@@ -103,8 +113,48 @@ def iter_files(
                 "warnings": json.loads(row.warnings) if row.warnings else [],
                 "deleted": bool(row.deleted),
                 "inode": row.inode,
+                "duration": row.duration,
+                "fps": row.fps,
+                "codec": row.codec,
+                "frames_hashed": row.frames_hashed,
             }
         last = rows[-1].id
+
+
+def video_convention(store: CaseStore | Connection, sha256: str) -> str | None:
+    """The vPDQ convention the frames of this video content were made by (None: no frame
+    hashes stored for it); compare frames only with frames of the same convention."""
+    query = select(video_hashes.c.vpdq_version).where(video_hashes.c.sha256 == sha256)
+    with _connection(store) as conn:
+        return conn.execute(query).scalar()
+
+
+def iter_frame_hashes(
+    store: CaseStore | Connection, sha256: str, *, batch: int = 5000
+) -> Iterator[tuple[int, float, int, str]]:
+    """One video content's vPDQ frames as (frame number, timestamp, quality, pdq hex), in
+    frame order: by keyset on the primary key, a page per short read, so a 10-hour video's
+    36,000 frames never sit in memory at once."""
+    last = -1
+    while True:
+        query = (
+            select(
+                video_frames.c.frame_number,
+                video_frames.c.timestamp,
+                video_frames.c.quality,
+                video_frames.c.pdq,
+            )
+            .where(video_frames.c.sha256 == sha256, video_frames.c.frame_number > last)
+            .order_by(video_frames.c.frame_number)
+            .limit(batch)
+        )
+        with _connection(store) as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return
+        for row in rows:
+            yield (row.frame_number, row.timestamp, row.quality, row.pdq)
+        last = rows[-1].frame_number
 
 
 def file_pages(

@@ -421,3 +421,41 @@ disk_images = Table(
     Column("run_id", Integer, ForeignKey("runs.id")),
     UniqueConstraint("source_id", "locator_key", name="uq_disk_images_source_id_locator_key"),
 )
+
+
+# --- videos (migration 0010) -------------------------------------------------------------
+
+# What a video's container says (seconds, frames a second, the first video stream's codec)
+# and how many vPDQ frame hashes it got; NULL for every other kind.
+files.append_column(Column("duration", Float))
+files.append_column(Column("fps", Float))
+files.append_column(Column("codec", Text))
+files.append_column(Column("frames_hashed", Integer))
+
+video_hashes = Table(
+    "video_hashes",
+    metadata,
+    # One row per video content that got frame hashes, written with its frames by the first
+    # run that hashed it; later copies and reruns add nothing. `vpdq_version` names the
+    # implementation, the builds and the settings that made the frames (hashes are comparable
+    # only within one), `frames` how many `video_frames` rows it has.
+    Column("sha256", String(64), primary_key=True),
+    Column("vpdq_version", Text, nullable=False),
+    Column("frames", Integer, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id")),
+)
+
+video_frames = Table(
+    "video_frames",
+    metadata,
+    # A video content's vPDQ features in frame order: the frame's 0-based number in
+    # presentation order, its time in seconds, the PDQ quality and hash (64 hex digits, as
+    # `files.pdq`).
+    Column("sha256", String(64), nullable=False),
+    Column("frame_number", Integer, nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Column("quality", Integer, nullable=False),
+    Column("pdq", String(64), nullable=False),
+    PrimaryKeyConstraint("sha256", "frame_number", name="pk_video_frames"),
+    sqlite_with_rowid=False,  # read by content in frame order: the key is the table's order
+)

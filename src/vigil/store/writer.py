@@ -26,10 +26,16 @@ from vigil.errors import StoreError
 from vigil.model import FileRecord, display_name
 from vigil.store.case import CaseStore, now_iso
 from vigil.store.provenance import store_provenance
-from vigil.store.schema import disk_images, done, files, runs, sources
+from vigil.store.schema import disk_images, done, files, runs, sources, video_frames, video_hashes
+from vigil.store.server_lock import ServerLock
 
 WRITER_LOCK = ".writer.lock"
 RUN_STATUSES = frozenset({"running", "completed", "interrupted", "failed"})
+
+FRAME_BATCH = 50_000
+"""Video frame hashes buffered before a flush, whatever the record count: 500 records of
+10-hour videos would be 18 million frames."""
+_FRAME_ROWS = 5_000  # frame rows per INSERT: a 36,000-frame video is never one list of dicts
 
 FlushHook = Callable[[Connection, list[int]], None]
 
@@ -100,9 +106,22 @@ def camera_columns(exif: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def lock_case(store: CaseStore) -> BinaryIO:
+class WriterLock:
+    """The case folder's flock and, for a PostgreSQL case, the server's advisory lock."""
+
+    def __init__(self, handle: BinaryIO, server: ServerLock | None) -> None:
+        self._handle, self._server = handle, server
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        self._handle.close()  # closing the file releases the flock
+
+
+def lock_case(store: CaseStore) -> WriterLock:
     """Hold an exclusive lock on `CASE/.writer.lock` while writing: one writer per case. The
-    kernel drops it when the process dies, kill -9 included."""
+    kernel drops it when the process dies, kill -9 included. A PostgreSQL case is also locked
+    on the server, which every machine sharing the case sees (`server_lock`)."""
     path = store.case_dir / WRITER_LOCK
     handle = path.open("ab")
     try:
@@ -116,7 +135,13 @@ def lock_case(store: CaseStore) -> BinaryIO:
     except OSError as exc:
         handle.close()
         raise StoreError(f"cannot lock {path}: {exc}") from exc
-    return handle
+    if store.engine.dialect.name != "postgresql":
+        return WriterLock(handle, None)
+    try:
+        return WriterLock(handle, ServerLock(store))
+    except StoreError:
+        handle.close()
+        raise
 
 
 class RecordWriter:
@@ -151,7 +176,12 @@ class RecordWriter:
         self._insert_done = insert(done).on_conflict_do_nothing()
         self._insert_image = insert(disk_images).on_conflict_do_nothing()
         self._images: list[dict[str, Any]] = []
-        self._lock: BinaryIO | None = lock_case(store)
+        self._insert_video = insert(video_hashes).on_conflict_do_nothing()
+        self._insert_frames = insert(video_frames).on_conflict_do_nothing()
+        # a video content's header row and its frames, first copy in the buffer wins
+        self._videos: dict[str, tuple[dict[str, Any], list[tuple[int, float, int, str]]]] = {}
+        self._frame_count = 0
+        self._lock: WriterLock | None = lock_case(store)
 
     # -- runs and sources ------------------------------------------------------------------
 
@@ -229,14 +259,17 @@ class RecordWriter:
                 self._thumbs[rec.sha256] = rec.thumbnail
             if rec.image is not None:
                 self._images.append(self._image_row(source_id, rec))
+            if rec.frame_hashes and rec.sha256 and rec.sha256 not in self._videos:
+                self._add_video(rec)
         if done:
             self._done.add((source_id, top_key))
-        if len(self._rows) >= self.batch_size:
+        if len(self._rows) >= self.batch_size or self._frame_count >= FRAME_BATCH:
             self.flush()
 
     def flush(self) -> None:
-        """Write thumbnails, then commit buffered rows and done-marks in one transaction."""
-        if not self._rows and not self._done and not self._images:
+        """Write thumbnails, then commit buffered rows, new video frame hashes and done-marks
+        in one transaction."""
+        if not self._rows and not self._done and not self._images and not self._videos:
             return
         self._write_thumbnails()
         with self._transaction() as conn:
@@ -258,6 +291,8 @@ class RecordWriter:
                     )
             if self._images:
                 conn.execute(self._insert_image, self._images)
+            if self._videos:
+                self._write_videos(conn)
             if self._done:
                 marks = [{"source_id": sid, "top_key": key} for sid, key in sorted(self._done)]
                 conn.execute(self._insert_done, marks)
@@ -267,6 +302,8 @@ class RecordWriter:
         self._done.clear()
         self._thumbs.clear()
         self._images.clear()
+        self._videos.clear()
+        self._frame_count = 0
 
     @property
     def pending(self) -> int:
@@ -296,7 +333,7 @@ class RecordWriter:
                         self._end_run("failed")
             finally:
                 if self._lock is not None:
-                    self._lock.close()  # closing the file releases the flock
+                    self._lock.close()
                     self._lock = None
 
     def __enter__(self) -> RecordWriter:
@@ -369,7 +406,55 @@ class RecordWriter:
             "run_id": self.run_id,
             "deleted": bool(rec.deleted),
             "inode": rec.inode,
+            "duration": rec.duration,
+            "fps": rec.fps,
+            "codec": safe_text(rec.codec),
+            "frames_hashed": rec.frames_hashed,
         }
+
+    def _add_video(self, rec: FileRecord) -> None:
+        header = {
+            "sha256": rec.sha256,
+            "vpdq_version": rec.vpdq_version or "unknown",
+            "frames": len(rec.frame_hashes),
+            "run_id": self.run_id,
+        }
+        self._videos[str(rec.sha256)] = (header, rec.frame_hashes)
+        self._frame_count += len(rec.frame_hashes)
+
+    def _write_videos(self, conn: Connection) -> None:
+        """The frame hashes of each buffered video content no earlier flush or run stored:
+        a content's frames are written once, with its header, in the same transaction."""
+        keys = list(self._videos)
+        stored: set[str] = set()
+        # by the thousand: one task (an archive of clips) may hold more contents than
+        # SQLite's 32,766 bound parameters
+        for start in range(0, len(keys), 1000):
+            query = select(video_hashes.c.sha256).where(
+                video_hashes.c.sha256.in_(keys[start : start + 1000])
+            )
+            stored.update(conn.execute(query).scalars())
+        new = [key for key in keys if key not in stored]
+        if not new:
+            return
+        conn.execute(self._insert_video, [self._videos[key][0] for key in new])
+        rows: list[dict[str, Any]] = []
+        for sha256 in new:
+            for number, timestamp, quality, pdq in self._videos[sha256][1]:
+                rows.append(
+                    {
+                        "sha256": sha256,
+                        "frame_number": number,
+                        "timestamp": timestamp,
+                        "quality": quality,
+                        "pdq": pdq,
+                    }
+                )
+                if len(rows) >= _FRAME_ROWS:
+                    conn.execute(self._insert_frames, rows)
+                    rows = []
+        if rows:
+            conn.execute(self._insert_frames, rows)
 
     def _image_row(self, source_id: int, rec: FileRecord) -> dict[str, Any]:
         """The `disk_images` row of a disk image's report (kept on its first segment)."""
