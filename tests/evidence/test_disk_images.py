@@ -7,6 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -332,3 +335,42 @@ def test_an_image_in_a_folder_is_opened_once_and_its_segments_marked(tmp_path, s
         assert found[f"sub/{segment.name}"]["sha256"] == sha(segment.read_bytes())
     assert len(inside(found, "sub/disk.E01")) > len(P1)
     assert os.path.exists(evidence / "photo.jpg") and found["photo.jpg"]["pdq"]
+
+
+@pytest.mark.slow
+def test_kill_9_inside_an_image_then_rerun_finishes_it_without_duplicates(tmp_path):
+    """Resume works inside an image as inside a folder: what was written before the kill is
+    not redone, the rest is, and every file has one record."""
+    from tests.helpers import gradient_image, image_bytes
+    from tests.pipeline.test_ingest import VIGIL, _done
+
+    many = {f"pics/{i:04}.png": image_bytes(gradient_image(i, (96, 72)), "PNG") for i in range(300)}
+    image = ext4(tmp_path / "many.img", many, size=32 * MiB)
+    case = make_case(tmp_path)
+    env = dict(os.environ, VIGIL_BATCH_SIZE="20")
+    cmd = [VIGIL, "ingest", str(case), str(image), "--workers", "1"]
+    proc = subprocess.Popen(
+        cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 300  # moved in 5 ms slices, so it is caught part-way
+    while time.monotonic() < deadline:
+        os.killpg(proc.pid, signal.SIGSTOP)
+        if _done(case / "case.db") >= 40 or proc.poll() is not None:
+            break
+        os.killpg(proc.pid, signal.SIGCONT)
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_at_kill = _done(case / "case.db")
+    assert 0 < done_at_kill < 300, "the run was not interrupted inside the image"
+
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    found = inside(rows(case), "many.img")
+    assert {p.removeprefix("fs/") for p in found if p.startswith("fs/pics/")} == set(many)
+    for rel, data in many.items():
+        assert found[f"fs/{rel}"]["sha256"] == sha(data)
+    with CaseStore.open(case) as store, store.engine.connect() as conn:
+        paths = [r["path"] for r in iter_files(store)]
+        images = conn.execute(select(disk_images.c.id)).all()
+    assert len(paths) == len(set(paths))  # no file recorded twice
+    assert len(images) == 1  # nor the image's own row

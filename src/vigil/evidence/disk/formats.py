@@ -11,7 +11,6 @@ image's folder. Library errors become `ImageError` at this boundary.
 from __future__ import annotations
 
 import bisect
-import importlib
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -21,33 +20,17 @@ from typing import Any, BinaryIO
 from vigil.evidence.disk.ewf_integrity import EwfIntegrity, IntegrityUnknown
 from vigil.evidence.disk.media import (
     ENCRYPTED_IMAGE,
-    MISSING_LIBRARY,
     UNREADABLE_IMAGE,
     UNSUPPORTED_IMAGE,
     ImageError,
     Media,
+    library,
     open_segment,
     open_segments,
 )
 from vigil.evidence.disk.signatures import looks_like_raw_disk
 
 INCOMPLETE_SEGMENTS = "incomplete segment set"
-
-_PACKAGES = {
-    "pyewf": "libewf-python",
-    "pyvmdk": "libvmdk-python",
-    "pyvhdi": "libvhdi-python",
-    "pyqcow": "libqcow-python",
-}
-
-
-def _library(module: str) -> ModuleType:
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImageError(
-            MISSING_LIBRARY, f"{module} cannot be imported ({exc}): pip install {_PACKAGES[module]}"
-        ) from exc
 
 
 def _name(path: bytes) -> str:
@@ -57,7 +40,7 @@ def _name(path: bytes) -> str:
 def _check(module: str, path: bytes) -> bool:
     """The library's own signature check, on the file opened as evidence."""
     try:
-        lib = _library(module)
+        lib = library(module)
         with open_segment(path) as f:
             return bool(lib.check_file_signature_file_object(f))
     except (ImageError, OSError, Exception):  # an unreadable file is simply not an image
@@ -102,7 +85,7 @@ class EwfFormat:
         return _check("pyewf", path)
 
     def segments(self, path: bytes) -> list[bytes]:
-        pyewf = _library("pyewf")
+        pyewf = library("pyewf")
         try:
             found = [os.fsencode(n) for n in pyewf.glob(os.fsdecode(path))]
         except Exception as exc:
@@ -112,7 +95,7 @@ class EwfFormat:
         return found
 
     def open(self, segments: Sequence[bytes]) -> Media:
-        pyewf = _library("pyewf")
+        pyewf = library("pyewf")
 
         def make(files: list[BinaryIO]) -> Any:
             handle = pyewf.handle()
@@ -168,7 +151,7 @@ class EwfFormat:
         )
 
     def library_version(self) -> str:
-        return f"libewf {_library('pyewf').get_version()}"
+        return f"libewf {library('pyewf').get_version()}"
 
 
 _EWF_SEGMENT = re.compile(rb"^(.*\.[els]x?)[0-9a-z]{2}$", re.I)
@@ -312,7 +295,7 @@ class VmdkFormat:
         return _check("pyvmdk", path)
 
     def segments(self, path: bytes) -> list[bytes]:
-        pyvmdk = _library("pyvmdk")
+        pyvmdk = library("pyvmdk")
         with open_segment(path) as f:
             handle = pyvmdk.handle()
             try:
@@ -340,7 +323,7 @@ class VmdkFormat:
         return [path, *(e for e in extents if e != path)]
 
     def open(self, segments: Sequence[bytes]) -> Media:
-        pyvmdk = _library("pyvmdk")
+        pyvmdk = library("pyvmdk")
         descriptor = segments[0]
 
         def make(files: list[BinaryIO]) -> Any:
@@ -356,7 +339,7 @@ class VmdkFormat:
         return Media(self.name, handle, files, list(segments), handle.get_media_size())
 
     def library_version(self) -> str:
-        return f"libvmdk {_library('pyvmdk').get_version()}"
+        return f"libvmdk {library('pyvmdk').get_version()}"
 
 
 def _has_parent(handle: Any) -> bool:
@@ -390,7 +373,7 @@ class _SingleFileFormat:
         encrypted)."""
 
     def open(self, segments: Sequence[bytes]) -> Media:
-        lib = _library(self.module)
+        lib = library(self.module)
 
         def make(files: list[BinaryIO]) -> Any:
             handle = self._handle(lib)
@@ -406,7 +389,7 @@ class _SingleFileFormat:
         return Media(self.name, handle, files, list(segments), handle.get_media_size())
 
     def library_version(self) -> str:
-        lib = _library(self.module)
+        lib = library(self.module)
         return f"{self.module.replace('py', 'lib', 1)} {lib.get_version()}"
 
 
@@ -421,7 +404,7 @@ class VhdFormat(_SingleFileFormat):
         return lib.file()
 
     def _refuse(self, handle: Any) -> None:
-        if handle.get_disk_type() == _library("pyvhdi").disk_types.DIFFERENTIAL:
+        if handle.get_disk_type() == library("pyvhdi").disk_types.DIFFERENTIAL:
             parent = handle.get_parent_filename()
             raise ImageError(
                 UNSUPPORTED_IMAGE, f"VHD differencing disk: needs its parent {parent!r}"

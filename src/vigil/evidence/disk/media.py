@@ -6,10 +6,12 @@ files. The formats themselves are read by libyal's maintained libraries (`format
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, BinaryIO, Protocol
 
 from vigil.errors import ItemError
@@ -156,3 +158,24 @@ def head_of(path: bytes, n: int = 65536) -> bytes:
             return f.read(n)
     except (ImageError, OSError):
         return b""
+
+
+_PACKAGES = {
+    "pyewf": "libewf-python",
+    "pyvmdk": "libvmdk-python",
+    "pyvhdi": "libvhdi-python",
+    "pyqcow": "libqcow-python",
+    "pyvsmbr": "libvsmbr-python",
+    "pyvsgpt": "libvsgpt-python",
+}
+
+
+def library(module: str) -> ModuleType:
+    """A libyal binding, imported when first needed; missing, an ImageError saying what to
+    install (the image gets an error record, the run goes on)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImageError(
+            MISSING_LIBRARY, f"{module} cannot be imported ({exc}): pip install {_PACKAGES[module]}"
+        ) from exc

@@ -6,18 +6,14 @@ cannot place. What the entries point at is opened by TSK as usual.
 
 from __future__ import annotations
 
-import importlib
 import io
-from types import ModuleType
 from typing import Any, Protocol
 
-from vigil.evidence.disk.media import MISSING_LIBRARY, ImageError
+from vigil.evidence.disk.media import library
 
 # What libvsgpt is told the media holds when it refuses the real size (below): the most a
 # file object can claim to it (its sizes are signed 64-bit).
 UNBOUNDED = (1 << 63) - 1
-
-_PACKAGES = {"pyvsmbr": "libvsmbr-python", "pyvsgpt": "libvsgpt-python"}
 
 
 class Readable(Protocol):
@@ -56,19 +52,10 @@ class MediaFile:
         return self._size
 
 
-def _library(module: str) -> ModuleType:
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImageError(
-            MISSING_LIBRARY, f"{module} cannot be imported ({exc}): pip install {_PACKAGES[module]}"
-        ) from exc
-
-
 def _open(module: str, media: Readable, size: int | None = None) -> Any:
     """The library's volume over the media; OSError where it refuses it (libyal's, with its
     own message; a read of damaged media raises one too)."""
-    volume = _library(module).volume()
+    volume = library(module).volume()
     volume.open_file_object(MediaFile(media, size))
     return volume
 
@@ -94,7 +81,7 @@ def mbr_entries(media: Readable) -> tuple[list[Entry], str | None]:
     or holds no extended boot record, losing the sound primary entries with it: then no
     entries, and what libvsmbr said."""
     try:
-        if not _library("pyvsmbr").check_volume_signature_file_object(MediaFile(media)):
+        if not library("pyvsmbr").check_volume_signature_file_object(MediaFile(media)):
             return [], None
         volume = _open("pyvsmbr", media)
     except OSError as exc:
