@@ -15,7 +15,7 @@ DEMO_PASSWORD := benign-demo-only
 APT_PACKAGES := hashdeep 7zip libimage-exiftool-perl chromium \
 	dosfstools mtools e2fsprogs exfatprogs ewf-tools qemu-utils fdisk genisoimage ntfs-3g \
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavdevice-dev libavfilter-dev \
-	libswresample-dev pkg-config
+	libswresample-dev pkg-config parted apfsprogs
 
 .PHONY: install system-deps test demo lint bench clean
 

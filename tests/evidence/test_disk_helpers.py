@@ -34,6 +34,7 @@ PACKAGES = {
     "mkfs.exfat": "exfatprogs",
     "genisoimage": "genisoimage",
     "mkapfs": "apfsprogs",
+    "parted": "parted",
     "cryptsetup": "cryptsetup-bin",
 }
 MiB = 1 << 20

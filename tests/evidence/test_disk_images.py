@@ -374,3 +374,44 @@ def test_kill_9_inside_an_image_then_rerun_finishes_it_without_duplicates(tmp_pa
         images = conn.execute(select(disk_images.c.id)).all()
     assert len(paths) == len(set(paths))  # no file recorded twice
     assert len(images) == 1  # nor the image's own row
+
+
+def test_an_apple_partition_map(tmp_path):
+    """APM (old Macs, some iPods and USB drives): its map entries are not volumes; the FAT in
+    its data partition is read."""
+    tool("parted")
+    volume = fat(tmp_path / "data.fat", P1)
+    raw = tmp_path / "evidence" / "mac.raw"
+    raw.parent.mkdir()
+    with open(raw, "wb") as f:
+        f.truncate(24 * MiB)
+    run("parted", "-s", raw, "mklabel", "mac", "mkpart", "data", "fat32", "1MiB", "17MiB")
+    with open(raw, "r+b") as out:
+        out.seek(1 * MiB)
+        out.write(volume.read_bytes())
+    case = make_case(tmp_path)
+    run_ingest(case, raw)
+    found = inside(rows(case), "mac.raw")
+    in_p = {k.split("/", 1)[1]: v["sha256"] for k, v in found.items() if "/" in k}
+    assert {k: in_p[k] for k in P1} == {k: sha(v) for k, v in P1.items()}
+    (row,) = image_rows(case)
+    report = json.loads(row["report"])
+    assert report["partition_table"] == "MAC"  # The Sleuth Kit's name for APM
+    assert [v["file_system"] for v in report["volumes"] if v.get("file_system")] == ["FAT16"]
+
+
+def test_an_apfs_container_is_recorded_as_unsupported_with_its_reason(tmp_path):
+    """pytsk3 has no pool support, so an APFS container is not listed; its volume says so
+    rather than passing as an empty disk."""
+    mkapfs = tool("mkapfs")
+    raw = tmp_path / "evidence" / "mac.img"
+    raw.parent.mkdir()
+    with open(raw, "wb") as f:
+        f.truncate(600 * MiB)  # sparse; mkapfs refuses small containers
+    run(mkapfs, raw)
+    case = make_case(tmp_path)
+    run_ingest(case, raw)
+    found = rows(case)
+    assert found["mac.img"]["status"] == "ok"
+    assert found["mac.img!fs"]["status"] == "error"
+    assert found["mac.img!fs"]["error"].startswith("unsupported file system: APFS")
