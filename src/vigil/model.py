@@ -58,9 +58,11 @@ class FsEntry:
     reopens it even when its name is deleted or shared.
 
     `volume` is `p<N>` (the Nth allocated partition, in the order The Sleuth Kit lists the
-    partition table) or `fs` (a file system that fills the whole media); `offset` is where
-    the volume starts in the media, in bytes. `path` is `/`-separated without a leading `/`;
-    empty for the volume itself. `inode` is None for the volume itself.
+    partition table), `fs` (a file system that fills the whole media), or `apfs<N>` /
+    `p<K>.apfs<N>` (the Nth volume of an APFS container filling the media or in partition K);
+    `offset` is where the volume (for APFS, its container) starts in the media, in bytes.
+    `path` is `/`-separated without a leading `/`; empty for the volume itself. `inode` is
+    None for the volume itself.
     """
 
     volume: str

@@ -152,6 +152,45 @@ def disk(path: Path, volumes: list[Path | int], *, label: str = "dos") -> Path:
     return path
 
 
+def apfs(path: Path, *, label: str = "Evidence", size: int = 600 * MiB) -> Path:
+    """An empty APFS container (mkapfs, sparse; it refuses small ones) with one volume named
+    `label`. Nothing here can write a file into APFS: apfsprogs has no writer, apfs-fuse
+    reads only and the kernel module is absent."""
+    tool("mkapfs")
+    with open(path, "wb") as f:
+        f.truncate(size)
+    run("mkapfs", "-L", label, path)
+    return path
+
+
+def extents(path: Path) -> list[tuple[int, int]]:
+    """(offset, length) of the parts of a sparse file that hold data (SEEK_DATA/SEEK_HOLE)."""
+    found = []
+    with open(path, "rb") as f:
+        end, at = os.fstat(f.fileno()).st_size, 0
+        while at < end:
+            try:
+                start = os.lseek(f.fileno(), at, os.SEEK_DATA)
+            except OSError:  # ENXIO: only a hole is left
+                break
+            at = os.lseek(f.fileno(), start, os.SEEK_HOLE)
+            found.append((start, at - start))
+    return found
+
+
+def sparse_copy(source: Path, target: Path, offset: int, *, limit: int | None = None) -> None:
+    """Copy the data of sparse `source` (its first `limit` bytes) into `target` from byte
+    `offset`, so a 600 MiB container with a few blocks in use costs a few writes."""
+    with open(source, "rb") as src, open(target, "r+b") as out:
+        for start, length in extents(source):
+            if limit is not None:
+                length = min(length, limit - start)
+            if length > 0:
+                src.seek(start)
+                out.seek(offset + start)
+                out.write(src.read(length))
+
+
 def e01(
     raw: Path, target: Path, *, segment: int | None = None, compression: str = "none"
 ) -> list[Path]:

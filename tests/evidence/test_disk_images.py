@@ -398,20 +398,3 @@ def test_an_apple_partition_map(tmp_path):
     report = json.loads(row["report"])
     assert report["partition_table"] == "MAC"  # The Sleuth Kit's name for APM
     assert [v["file_system"] for v in report["volumes"] if v.get("file_system")] == ["FAT16"]
-
-
-def test_an_apfs_container_is_recorded_as_unsupported_with_its_reason(tmp_path):
-    """pytsk3 has no pool support, so an APFS container is not listed; its volume says so
-    rather than passing as an empty disk."""
-    mkapfs = tool("mkapfs")
-    raw = tmp_path / "evidence" / "mac.img"
-    raw.parent.mkdir()
-    with open(raw, "wb") as f:
-        f.truncate(600 * MiB)  # sparse; mkapfs refuses small containers
-    run(mkapfs, raw)
-    case = make_case(tmp_path)
-    run_ingest(case, raw)
-    found = rows(case)
-    assert found["mac.img"]["status"] == "ok"
-    assert found["mac.img!fs"]["status"] == "error"
-    assert found["mac.img!fs"]["error"].startswith("unsupported file system: APFS")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import os
 import stat
 from collections.abc import Callable, Sequence
@@ -99,6 +100,41 @@ class Media:
         self.close()
 
 
+class Readable(Protocol):
+    size: int
+
+    def read(self, offset: int, n: int) -> bytes: ...
+
+
+class MediaFile:
+    """The media as the file object libyal's bindings read (read, seek, tell, get_size): the
+    `size` bytes from byte `start` of the media (a partition, or all of it); a read past the
+    media's real end finds nothing."""
+
+    def __init__(self, media: Readable, size: int | None = None, start: int = 0) -> None:
+        self._media = media
+        self._start = start
+        self._size = media.size - start if size is None else size
+        self._pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        n = self._size - self._pos if n < 0 else min(n, self._size - self._pos)
+        data = self._media.read(self._start + self._pos, n)
+        self._pos += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def get_size(self) -> int:
+        return self._size
+
+
 class ImageFormat(Protocol):
     """One disk-image format. `name` is persisted (in tasks and the `disk_images` table).
 
@@ -167,6 +203,7 @@ _PACKAGES = {
     "pyqcow": "libqcow-python",
     "pyvsmbr": "libvsmbr-python",
     "pyvsgpt": "libvsgpt-python",
+    "pyfsapfs": "libfsapfs-python",
 }
 
 

@@ -6,50 +6,16 @@ cannot place. What the entries point at is opened by TSK as usual.
 
 from __future__ import annotations
 
-import io
-from typing import Any, Protocol
+from typing import Any
 
-from vigil.evidence.disk.media import library
+from vigil.evidence.disk.media import MediaFile, Readable, library
 
 # What libvsgpt is told the media holds when it refuses the real size (below): the most a
 # file object can claim to it (its sizes are signed 64-bit).
 UNBOUNDED = (1 << 63) - 1
 
-
-class Readable(Protocol):
-    size: int
-
-    def read(self, offset: int, n: int) -> bytes: ...
-
-
 Entry = tuple[int, int, str]
 """(offset, size in bytes, description) of one partition entry."""
-
-
-class MediaFile:
-    """The media as the file object libyal's bindings read (read, seek, tell, get_size),
-    claiming `size` bytes; a read past the media's real end finds nothing."""
-
-    def __init__(self, media: Readable, size: int | None = None) -> None:
-        self._media = media
-        self._size = media.size if size is None else size
-        self._pos = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._media.read(self._pos, self._size - self._pos if n < 0 else n)
-        self._pos += len(data)
-        return data
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def get_size(self) -> int:
-        return self._size
 
 
 def _open(module: str, media: Readable, size: int | None = None) -> Any:

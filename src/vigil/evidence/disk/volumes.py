@@ -1,20 +1,24 @@
 """The volumes of an opened disk image, found by The Sleuth Kit (pytsk3): the partitions of
-an MBR, GPT, Apple, BSD or Sun partition table, or one file system filling the media.
+an MBR, GPT, Apple, BSD or Sun partition table, or one file system filling the media; and the
+volumes of an APFS container among them, found by libyal's libfsapfs (pyfsapfs).
 
-Each volume gets a stable label (`p1`, `p2` … in the table's order; `fs` without a table) and
-either a file system pytsk3 opens or a `problem`: encrypted (BitLocker, LUKS, FileVault), a
-file system The Sleuth Kit cannot read (APFS through pytsk3), or none recognised.
+Each volume gets a stable label (`p1`, `p2` … in the table's order; `fs` without a table;
+`apfs1`, `apfs2` … for the volumes of an APFS container filling the media, `p2.apfs1` … for
+those of one in partition p2) and either a file system that opens or a `problem`: encrypted
+(BitLocker, LUKS, FileVault, a locked APFS volume), a file system neither library reads, a
+damaged one, or none recognised.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from vigil.evidence.disk.media import MISSING_LIBRARY, ImageError, Media
+from vigil.evidence.disk.media import MISSING_LIBRARY, ImageError, Media, MediaFile, library
 from vigil.evidence.disk.signatures import encryption, file_system
 from vigil.evidence.disk.tables import Entry, gpt_entries, mbr_entries
 
@@ -26,6 +30,10 @@ CORRUPT_FS = "corrupt file system"
 OUTSIDE_MEDIA = "partition outside the image"
 UNREADABLE_VOLUME = "unreadable volume"
 TRUNCATED_FS = "truncated file system"
+
+APFS = "APFS"
+APFS_CONTAINER = "APFS container"  # `file_system` of a container, before it is expanded
+_APFS_LABEL = re.compile(r"(?:^|\.)apfs([1-9][0-9]*)$")
 
 HEAD = 69632  # the signatures need the first 68 KiB of a volume
 
@@ -184,6 +192,8 @@ def open_volume(media: Media, image: Any, volume: Volume) -> tuple[Volume, Any]:
     if scheme is not None:
         problem = f"{ENCRYPTED_VOLUME}: {scheme} (no key: its files are not listed)"
         return _with(volume, problem=problem, encrypted=True), None
+    if file_system(head) == APFS:  # The Sleuth Kit (as pytsk3 builds it) has no APFS
+        return _apfs_container(media, volume)
     image.read_error = None
     try:
         fs = pytsk3.FS_Info(image, offset=volume.offset)
@@ -208,8 +218,6 @@ def open_volume(media: Media, image: Any, volume: Volume) -> tuple[Volume, Any]:
 
 def _fs_problem(head: bytes, message: str) -> str:
     seen = file_system(head)
-    if seen == "APFS":
-        return f"{UNSUPPORTED_FS}: APFS (pytsk3 does not open APFS containers)"
     if seen in ("Btrfs", "XFS"):
         return f"{UNSUPPORTED_FS}: {seen} (The Sleuth Kit does not read it)"
     if seen is not None:
@@ -217,16 +225,101 @@ def _fs_problem(head: bytes, message: str) -> str:
     return f"{NO_FILE_SYSTEM}: unknown content, possibly encrypted or wiped ({message})"
 
 
+def open_container(media: Media, offset: int, size: int) -> Any:
+    """libfsapfs's container over `size` bytes of the media from `offset`; OSError (with
+    libfsapfs's message) where it refuses it."""
+    container = library("pyfsapfs").container()
+    container.open_file_object(MediaFile(media, size, offset))
+    return container
+
+
+def _apfs_container(media: Media, volume: Volume) -> tuple[Volume, Any]:
+    try:
+        container = open_container(media, volume.offset, volume.size)
+    except ImageError as exc:  # pyfsapfs missing: said on this volume, the others go on
+        return _with(volume, problem=exc.message), None
+    except OSError as exc:
+        problem = (
+            f"{CORRUPT_FS}: looks like an APFS container, but libfsapfs cannot open it ({exc})"
+        )
+        return _with(volume, problem=problem), None
+    claimed = int(container.size)
+    holds = min(volume.size, media.size - volume.offset)
+    warning = None
+    if claimed > holds:  # each of its volumes says so, before its files
+        warning = (
+            f"{TRUNCATED_FS}: APFS container of {claimed} bytes, the image holds {holds} from "
+            "its start; what lies past that cannot be read"
+        )
+    return _with(volume, file_system=APFS_CONTAINER, warning=warning), container
+
+
+def apfs_label(container: str, index: int) -> str:
+    """The label of volume `index` (from 0) of the APFS container labelled `container`."""
+    return f"apfs{index + 1}" if container == "fs" else f"{container}.apfs{index + 1}"
+
+
+def apfs_index(label: str) -> int | None:
+    """The index in its container of the APFS volume labelled `label`; None for a volume
+    The Sleuth Kit reads."""
+    found = _APFS_LABEL.search(label)
+    return None if found is None else int(found.group(1)) - 1
+
+
+def container_volumes(container_volume: Volume, container: Any) -> Iterator[tuple[Volume, Any]]:
+    """Each volume of an opened APFS container, as a volume of the image located at the
+    container (its `offset` and `size`), with libfsapfs's volume or a problem."""
+    try:
+        count = int(container.number_of_volumes)
+    except OSError as exc:
+        problem = f"{CORRUPT_FS}: APFS container whose volumes libfsapfs cannot count ({exc})"
+        yield _with(container_volume, file_system=None, problem=problem), None
+        return
+    if not count:
+        problem = f"{NO_FILE_SYSTEM}: the APFS container holds no volume"
+        yield _with(container_volume, file_system=None, problem=problem), None
+        return
+    for index in range(count):
+        label = apfs_label(container_volume.label, index)
+        base = _with(container_volume, label=label, file_system=APFS)
+        try:
+            apfs = container.get_volume(index)
+            name = str(apfs.name or "")
+            locked = bool(apfs.is_locked())
+        except OSError as exc:
+            where = f"APFS volume {index + 1} of {count}"
+            problem = f"{CORRUPT_FS}: {where}, libfsapfs cannot open it ({exc})"
+            yield _with(base, description=where, file_system=None, problem=problem), None
+            continue
+        described = _with(base, description=f"APFS volume {index + 1} of {count}: {name!r}")
+        if locked:  # FileVault: libfsapfs unlocks only with a password or recovery key
+            why = f"volume {name!r} is locked; no key: its files are not listed"
+            problem = f"{ENCRYPTED_VOLUME}: APFS ({why})"
+            yield _with(described, file_system=None, problem=problem, encrypted=True), None
+            continue
+        yield described, apfs
+
+
 def _with(volume: Volume, **changes: Any) -> Volume:
     return Volume(**{**volume.as_dict(), **changes})
 
 
 def volumes(media: Media, image: Any) -> Iterator[tuple[Volume, Any]]:
-    """Every volume of the media with its opened file system (or its problem), in order.
+    """Every volume of the media with its opened file system (or its problem), in order:
+    a pytsk3 file system, or a pyfsapfs volume for a volume whose `file_system` is APFS (an
+    APFS container gives one volume each, in its own order).
 
     A partition table TSK finds is used; without one, the media is one volume `fs`. A table
     whose partitions hold no file system TSK opens while the media itself starts with one (a
     FAT "superfloppy" whose boot sector looks like an MBR) reads as that file system."""
+    for volume, fs in _tsk_volumes(media, image):
+        if volume.file_system == APFS_CONTAINER:
+            yield from container_volumes(volume, fs)
+        else:
+            yield volume, fs
+
+
+def _tsk_volumes(media: Media, image: Any) -> Iterator[tuple[Volume, Any]]:
     parts, _table = partitions(media, image)
     if parts:
         opened = [open_volume(media, image, v) for v in parts]

@@ -13,9 +13,10 @@ import os
 from collections.abc import Callable, Iterator
 
 from vigil.evidence.disk import SEGMENT
+from vigil.evidence.disk.apfs import walk_apfs
 from vigil.evidence.disk.filesystem import walk_fs
 from vigil.evidence.disk.media import ImageError, ImageFormat
-from vigil.evidence.disk.volumes import tsk_image, volumes
+from vigil.evidence.disk.volumes import APFS, tsk_image, volumes
 from vigil.evidence.folder import WalkItem, examine
 from vigil.model import Entry, FsEntry, Locator
 
@@ -86,10 +87,14 @@ def walk_image(
                     error=volume.warning,
                     image_format=fmt.name,
                 )
+            if volume.file_system == APFS:
+                inners = walk_apfs(relpath, volume, fs)
+            else:
+                inners = walk_fs(relpath, volume, fs, image)
             try:
-                for inner in walk_fs(relpath, volume, fs, image):
+                for inner in inners:
                     yield dataclasses.replace(inner, image_format=fmt.name)
-            except Exception as exc:  # a TSK or adapter bug costs the rest of this volume
+            except Exception as exc:  # a TSK, libfsapfs or adapter bug: the rest of this volume
                 yield WalkItem(
                     Locator(relpath, (FsEntry(volume.label, volume.offset),)),
                     Entry.VOLUME,
