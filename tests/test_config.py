@@ -22,6 +22,8 @@ OUT_OF_RANGE = [
     ("pdq_min_quality", 101, "0 to 100"),
     ("weak_pdq_distance", 257, "0 to 256"),
     ("weak_low_quality_distance", -1, "0 to 256"),
+    ("video_query_match_percent", 101, "0 (off) or 1 to 100"),
+    ("video_compared_match_percent", -1, "0 (off) or 1 to 100"),
     ("burst_seconds", 86_401, "0 to 86400"),
     ("max_image_pixels", 0, "at least 1"),
     ("max_image_bytes", 0, "at least 1"),

@@ -218,6 +218,24 @@ class Settings:
         maximum=256,
     )
 
+    video_query_match_percent: int = _setting(
+        80,
+        "A case video matches a known video when at least this percent of its unique good "
+        "vPDQ frames are in the known video (a clip cut from it, a copy); 0: this test off.",
+        minimum=1,
+        maximum=100,
+        off=0,
+    )
+    video_compared_match_percent: int = _setting(
+        80,
+        "A case video also matches a known video when at least this percent of the known "
+        "video's unique good frames are in it (known material inside a longer compilation); "
+        "0: this test off.",
+        minimum=1,
+        maximum=100,
+        off=0,
+    )
+
     burst_seconds: int = _setting(
         10,
         "Pictures from one make and model in one folder or archive captured this many seconds "

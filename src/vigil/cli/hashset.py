@@ -25,7 +25,12 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Import, list and remove hash sets.", no_args_is_help=True)
 
-FORMAT_HELP = f"auto (sniff the content) or one of: {', '.join(FORMATS.names())}."
+# The vPDQ video list formats are named, not read from `VIDEO_FORMATS`: building that loads
+# the video hasher (PyAV), which --help must not.
+FORMAT_HELP = (
+    f"auto (sniff the content) or one of: {', '.join(FORMATS.names())}; "
+    "vpdq, vpdq-json for lists of known videos."
+)
 KIND_HELP = (
     "alert (a match gives the set's category, or the record's own for VICS), ignorable "
     "(a match makes the file non-pertinent, like NSRL) or reference (recorded only). "
@@ -38,6 +43,13 @@ def match_line(summary: MatchSummary) -> str:
     return (
         f"matched {summary.files:,} files in {summary.seconds:.1f} s at PDQ threshold "
         f"{summary.threshold}: {summary.added:,} new matches ({found or 'none'})"
+    )
+
+
+def video_match_line(summary: MatchSummary) -> str:
+    return (
+        f"matched {summary.files:,} case videos in {summary.seconds:.1f} s: "
+        f"{summary.added:,} new matches"
     )
 
 
@@ -95,6 +107,7 @@ def import_command(
     case's files against it. A file that does not parse imports nothing."""
     from vigil.pipeline.hashset_flows import import_and_match, import_notes
     from vigil.store import CaseStore
+    from vigil.store.video_lists import is_video_list
 
     console = Console(stderr=True)
     with CaseStore.open(case) as store:
@@ -111,14 +124,19 @@ def import_command(
                 on_progress=progress,
             )
         info = outcome.info
+        videos = is_video_list(info)
+        counted = (
+            f"{info.entries:,} videos"
+            if videos
+            else f"{info.entries:,} entries, {info.pdq_entries:,} PDQ"
+        )
         typer.echo(
             f"imported {info.name} version {info.version} ({info.format}, {info.kind}): "
-            f"{info.entries:,} entries, {info.pdq_entries:,} PDQ, "
-            f"{time.monotonic() - started:.1f} s"
+            f"{counted}, {time.monotonic() - started:.1f} s"
         )
         for note in import_notes(outcome, store.scheme):
             typer.echo(note)
-        typer.echo(match_line(outcome.summary))
+        typer.echo(video_match_line(outcome.summary) if videos else match_line(outcome.summary))
 
 
 def list_codes(info: HashSetInfo, case_scheme: str) -> str:

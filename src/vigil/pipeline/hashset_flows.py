@@ -5,18 +5,22 @@ again. Thresholds come from the case's settings unless the caller passes others.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from vigil.categories import CategoryScheme, describe_list_scheme, load_category_map
 from vigil.config import Settings, load_settings
-from vigil.hashsets import HashSetFormat, get_format
+from vigil.errors import ConfigError
+from vigil.hashsets import HashSetFormat, VideoHashListFormat, get_format
 from vigil.pipeline.categorise import resolve_all_categories
 from vigil.pipeline.matcher import MatchSummary, match_case
+from vigil.pipeline.video_matcher import match_case_videos
 from vigil.store import CaseStore
 from vigil.store.audit import cli_actor
 from vigil.store.hashsets import HashSetInfo, ImportStats, import_hashset, remove_hashset
+from vigil.store.video_lists import import_video_list, video_format
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +50,15 @@ def import_and_match(
 ) -> ImportOutcome:
     """Import `path` as a new version of a set (`store.hashsets.import_hashset`), recorded in
     the audit in the same transaction (by `actor`, default `cli:<login>`), then match every
-    file of the case against that version at the case's settings."""
+    file of the case against that version at the case's settings. A vPDQ list (format
+    `vpdq` or `vpdq-json`, or sniffed as one) is imported as known videos and only the case's
+    videos are matched against it."""
     path = Path(path)
+    video = video_format(fmt, path) if isinstance(fmt, str) else None
+    if video is not None:
+        return _import_video_list(
+            store, path, video, name, kind, category, category_map, settings, on_progress, actor
+        )
     hash_format = get_format(fmt, path) if isinstance(fmt, str) else fmt
     codes = load_category_map(category_map, store.scheme) if category_map is not None else None
     settings = settings if settings is not None else load_settings(store.case_dir)
@@ -67,6 +78,46 @@ def import_and_match(
     )
     summary = match_case(store, settings, hashset_ids=[info.id])
     return ImportOutcome(info, stats, summary)
+
+
+def _import_video_list(
+    store: CaseStore,
+    path: Path,
+    fmt: VideoHashListFormat,
+    name: str | None,
+    kind: str | None,
+    category: int | None,
+    category_map: Path | None,
+    settings: Settings | None,
+    on_progress: Callable[[int], None] | None,
+    actor: str | None,
+) -> ImportOutcome:
+    """A vPDQ list: its videos imported (`store.video_lists`), then the case's videos
+    matched against them (`video_matcher`); the picture files are not read again."""
+    if category_map is not None:
+        raise ConfigError("a vPDQ list carries no category codes: --category-map does not apply")
+    settings = settings if settings is not None else load_settings(store.case_dir)
+    info = import_video_list(
+        store,
+        path,
+        fmt=fmt,
+        name=name,
+        kind=kind if kind is not None else "alert",
+        category=category,
+        on_progress=on_progress,
+        actor=actor or cli_actor(),
+    )
+    started = time.monotonic()
+    videos = match_case_videos(store, settings, hashset_ids=[info.id])
+    summary = MatchSummary(
+        files=videos.videos,
+        found=videos.found,
+        added=videos.added,
+        removed=videos.removed,
+        threshold=settings.pdq_threshold,
+        seconds=time.monotonic() - started,
+    )
+    return ImportOutcome(info, ImportStats(), summary)
 
 
 def import_notes(outcome: ImportOutcome, scheme: CategoryScheme) -> list[str]:

@@ -26,6 +26,7 @@ from vigil.evidence.sources import source_for
 from vigil.model import FileRecord, Status, Task
 from vigil.pipeline.executor import Executor, executor_for
 from vigil.pipeline.matcher import Matcher
+from vigil.pipeline.video_matcher import VideoMatcher, match_videos
 from vigil.pipeline.worker import process_batch
 from vigil.store import CaseStore, RecordWriter, done_tops
 from vigil.triage.grouping import update_groups
@@ -159,6 +160,11 @@ def ingest(
                     summary.bytes_read += task.size
                     progress.advance(1, task.size)
             writer.flush()
+            # Videos are matched once their frames are all stored: the run's new contents
+            # against the case's video lists (pictures were matched flush by flush).
+            videos = match_videos(store, VideoMatcher(store, settings), run_id=summary.run_id)
+            if videos.videos:
+                log.info("video matching: %d new contents, %d matches", videos.videos, videos.added)
             # Still under the writer's lock: the groups learn the run's files incrementally.
             grouped = update_groups(store, settings)
             log.info(

@@ -34,6 +34,7 @@ from vigil.pipeline.categorise import (
     resolve_all_categories,
     resolve_categories,
 )
+from vigil.pipeline.video_matcher import VideoMatcher, match_videos
 from vigil.store import CaseStore
 from vigil.store.case import now_iso
 from vigil.store.hashsets import (
@@ -44,6 +45,7 @@ from vigil.store.hashsets import (
     window_scales,
 )
 from vigil.store.schema import files, hash_entries, matches
+from vigil.store.video_lists import is_video_list
 from vigil.store.writer import lock_case
 
 __all__ = [
@@ -109,6 +111,8 @@ class Matcher:
             if stale:
                 raise ConfigError(f"not an active hash-set version: {', '.join(map(str, stale))}")
             sets = [s for s in sets if s.id in set(hashset_ids)]
+        # Video lists are `video_matcher`'s: their entries have neither digests nor PDQ.
+        sets = [s for s in sets if not is_video_list(s)]
         self.sets: dict[int, HashSetInfo] = {s.id: s for s in sets}
         self._indexes: list[tuple[int, PdqIndex]] = []
         for s in sets:
@@ -384,7 +388,8 @@ def match_case(
     With `hashset_ids` None this is a full re-match at the settings (the case's when None):
     each page's matches of the active sets that no longer hold are deleted as the page is
     redone. With ids given, only matches of those (active) versions are added or updated.
-    Categories of every file are decided again.
+    Categories of every file are decided again. Videos are then matched against the video
+    lists among those sets (`video_matcher`), their rows counted in the same summary.
     """
     started = time.monotonic()
     settings = settings if settings is not None else load_settings(store.case_dir)
@@ -401,6 +406,10 @@ def match_case(
             summary.found = matcher.found
             summary.removed = matcher.removed
             summary.updated = matcher.updated
+        videos = match_videos(store, VideoMatcher(store, settings, hashset_ids=hashset_ids))
+        summary.found += videos.found
+        summary.added += videos.added
+        summary.removed += videos.removed
         with store.engine.connect() as conn:
             summary.categorised = dict(
                 conn.execute(

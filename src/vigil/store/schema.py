@@ -459,3 +459,41 @@ video_frames = Table(
     PrimaryKeyConstraint("sha256", "frame_number", name="pk_video_frames"),
     sqlite_with_rowid=False,  # read by content in frame order: the key is the table's order
 )
+
+
+# --- video lists (migration 0011) --------------------------------------------------------
+
+known_videos = Table(
+    "known_videos",
+    metadata,
+    # One row per known video of an imported vPDQ list. The video itself is a `hash_entries`
+    # row (name, category, extras; no digests) whose id this shares, so a match row's
+    # `entry_id` names a known video as it names a known picture. `frames`: its frames in
+    # `known_video_frames`, low quality included.
+    Column("entry_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("hashset_id", Integer, ForeignKey("hashsets.id"), nullable=False),
+    Column("frames", Integer, nullable=False),
+    Index("ix_known_videos_hashset_id", "hashset_id"),
+)
+
+known_video_frames = Table(
+    "known_video_frames",
+    metadata,
+    # A known video's frames in list order (`position`, 0-based); `frame_number` as the list
+    # gives it (NULL for python-threatexchange's JSON, which has none).
+    Column("entry_id", BigInteger, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("frame_number", Integer),
+    Column("timestamp", Float, nullable=False),
+    Column("quality", Integer, nullable=False),
+    Column("pdq", String(64), nullable=False),
+    PrimaryKeyConstraint("entry_id", "position", name="pk_known_video_frames"),
+    sqlite_with_rowid=False,  # read by video in list order: the key is the table's order
+)
+
+# A vPDQ match (algorithm "vpdq"): the share of the case video's unique good frames found in
+# the known video and of the known video's found in the case video, in percent, and the
+# matching time ranges as JSON {"query": [[start, end], …], "compared": […]} in seconds.
+matches.append_column(Column("query_match", Float))
+matches.append_column(Column("compared_match", Float))
+matches.append_column(Column("time_ranges", Text))
