@@ -9,19 +9,22 @@ import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import Connection, create_engine, func, make_url, select
+from sqlalchemy import Connection, create_engine, event, func, make_url, select
 
 import vigil
 from vigil.config import Settings
 from vigil.errors import StoreError
-from vigil.model import FileRecord, Status
+from vigil.model import Entry, FileRecord, Kind, Status
 from vigil.store import CaseStore, RecordWriter, done_tops, iter_files
 from vigil.store.provenance import store_url
-from vigil.store.schema import done, files, runs, sources
+from vigil.store.schema import done, files, runs, sources, video_frames
 
 MakeRecord = Callable[..., FileRecord]
 
@@ -342,3 +345,146 @@ def test_one_writer_per_case(store: CaseStore, case_dir: Path) -> None:
         RecordWriter(other)
     with RecordWriter(store):
         pass
+
+
+def test_a_resumed_batch_reports_only_its_new_rows_in_order(
+    store: CaseStore, make_record: MakeRecord
+) -> None:
+    """A batch mixing rows a killed run already stored with new ones, new rows first in the
+    buffer: only the new ones are inserted, and on_flush gets their ids in buffer order."""
+    with RecordWriter(store) as writer:
+        sid = writer.source_id("src", "/evidence/src", single_file=False)
+        writer.add(sid, b"old.zip", archive(make_record, "old.zip", 3))
+    seen: list[int] = []
+    with RecordWriter(store) as writer:
+        writer.on_flush = lambda conn, ids: seen.extend(ids)
+        writer.add(sid, b"new2", [make_record("new2")])
+        writer.add(sid, b"old.zip", archive(make_record, "old.zip", 3))
+        writer.add(sid, b"new1", [make_record("new1")])
+    with store.engine.connect() as conn:
+        paths = {i: path for i, path in conn.execute(select(files.c.id, files.c.path))}
+    assert [paths[i] for i in seen] == ["new2", "new1"] and seen == sorted(seen)
+    assert count(store) == 6 and count(store, done) == 3
+
+
+def test_a_failed_flush_leaves_nothing_behind_for_the_next(
+    store: CaseStore, make_record: MakeRecord
+) -> None:
+    """The buffer survives a failed flush and the retry writes it once; nothing of the
+    failed attempt (PostgreSQL's staged COPY rows included) leaks into a later flush."""
+    failures = [RuntimeError("matcher failed")]
+
+    def flaky(conn: Connection, ids: list[int]) -> None:
+        if failures:
+            raise failures.pop()
+
+    with RecordWriter(store) as writer:
+        sid = writer.source_id("src", "/evidence/src", single_file=False)
+        writer.on_flush = flaky
+        writer.add(sid, b"a.zip", archive(make_record, "a.zip", 3))
+        with pytest.raises(RuntimeError):
+            writer.flush()
+        assert count(store) == 0 and writer.pending == 4
+        writer.flush()
+        writer.add(sid, b"b", [make_record("b")])
+    assert count(store) == 5 and count(store, done) == 2
+
+
+def _varied_records(make_record: MakeRecord) -> list[tuple[bytes, list[FileRecord]]]:
+    """Tasks whose rows exercise every column type and COPY's text escapes."""
+    frames = [(n, n / 25, 90 - n, f"{n:064x}") for n in range(40)]
+    video = make_record(
+        "clip.mp4",
+        kind=Kind.VIDEO,
+        mime="video/mp4",
+        duration=1.6,
+        fps=25.0,
+        codec="h264",
+        frames_hashed=40,
+        frame_hashes=frames,
+        vpdq_version="vpdq-test",
+    )
+    odd = make_record(
+        b"odd\tab\t\n\\.zip",
+        b"m\x00\xff\r\n",
+        status=Status.ERROR,
+        error="tab\there\nnewline \\N back\\slash \0 \udcff",
+        link_target="\\N",
+        exif={"make": " Cam\tera ", "model": "M\n1", "gps": {"lat": 51.5, "lon": -0.1}},
+        warnings=["w\t1", "w\\2"],
+        entry=Entry.SYMLINK,
+        encrypted=True,
+        deleted=True,
+        inode=2**40,
+        mtime=1.5e9,
+        size=None,
+        pdq_dihedral=("a" * 64,) * 8,
+    )
+    return [
+        (b"clip.mp4", [video, make_record("copy.mp4", sha256=video.sha256, frame_hashes=frames)]),
+        (b"odd\tab\t\n\\.zip", [make_record(b"odd\tab\t\n\\.zip"), odd, odd]),
+        (b"plain.jpg", [make_record("plain.jpg")]),
+    ]
+
+
+@contextmanager
+def _statements(store: CaseStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """What the writer sends: SQLAlchemy's statements (with executemany or not) and the
+    COPY statements psycopg runs."""
+    seen: dict[str, Any] = {"execute": [], "copy": []}
+    real_copy = psycopg.Cursor.copy
+
+    def copy(self: psycopg.Cursor[Any], statement: Any, *args: Any, **kwargs: Any) -> Any:
+        seen["copy"].append(statement.as_string(self))
+        return real_copy(self, statement, *args, **kwargs)
+
+    def before(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        seen["execute"].append((statement, many))
+
+    monkeypatch.setattr(psycopg.Cursor, "copy", copy)
+    event.listen(store.engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(store.engine, "before_cursor_execute", before)
+
+
+@pytest.mark.postgres
+def test_postgresql_writes_the_big_tables_with_copy_and_the_same_rows(
+    tmp_path: Path, pg_url: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = _varied_records(make_record)
+    stored = []
+    for name, db_url in (("lite", None), ("pg", pg_url)):
+        with CaseStore.create(tmp_path / name, name=name, db_url=db_url) as store:
+            with _statements(store, monkeypatch) as seen, RecordWriter(store) as writer:
+                writer.start_run(["ingest"], settings=Settings())
+                sid = writer.source_id("src", "/evidence/src", single_file=False)
+                for top, records in tasks:
+                    writer.add(sid, top, records)
+                    writer.add(sid, top, records)  # replayed in the same batch
+                writer.flush()
+                writer.add(sid, tasks[0][0], tasks[0][1])  # replayed in a later batch
+            with store.engine.connect() as conn:
+                rows = conn.execute(select(files).order_by(files.c.id)).mappings().all()
+                stored.append(
+                    (
+                        [{k: v for k, v in row.items() if k != "id"} for row in rows],
+                        conn.execute(
+                            select(video_frames).order_by(video_frames.c.frame_number)
+                        ).all(),
+                        sorted(tuple(row) for row in conn.execute(select(done))),
+                    )
+                )
+        if db_url is None:
+            assert seen["copy"] == [], "SQLite keeps its INSERTs"
+            continue
+        copied = " ".join(seen["copy"])
+        assert all(f'_vigil_stage_{t}"' in copied for t in ("files", "done", "video_frames"))
+        many = [sql for sql, executemany in seen["execute"] if executemany]
+        assert not [sql for sql in many if "INTO files " in sql or "INTO done " in sql]
+    lite, pg = stored
+    assert len(lite[0]) == 5 and len(lite[1]) == 40 and len(lite[2]) == 3
+    assert pg == lite

@@ -2,7 +2,9 @@
 
 Every flush commits file rows and the done-marks of the tasks that produced them together,
 so a kill -9 leaves each top-level item either fully recorded or not at all, and a replay of
-a batch inserts nothing twice (`INSERT … ON CONFLICT DO NOTHING`).
+a batch inserts nothing twice (`INSERT … ON CONFLICT DO NOTHING`). On PostgreSQL the big
+tables (`files`, `done`, `video_frames`) are written with COPY (`store.copy`), with the same
+outcome.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, func, select, update
+import psycopg
+from sqlalchemy import Connection, Insert, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,6 +28,7 @@ from vigil.config import Settings
 from vigil.errors import StoreError
 from vigil.model import FileRecord, display_name
 from vigil.store.case import CaseStore, now_iso
+from vigil.store.copy import copy_insert
 from vigil.store.provenance import store_provenance
 from vigil.store.schema import disk_images, done, files, runs, sources, video_frames, video_hashes
 from vigil.store.server_lock import ServerLock
@@ -36,6 +40,7 @@ FRAME_BATCH = 50_000
 """Video frame hashes buffered before a flush, whatever the record count: 500 records of
 10-hour videos would be 18 million frames."""
 _FRAME_ROWS = 5_000  # frame rows per INSERT: a 36,000-frame video is never one list of dicts
+_FRAME_COLUMNS = ("sha256", "frame_number", "timestamp", "quality", "pdq")
 
 FlushHook = Callable[[Connection, list[int]], None]
 
@@ -170,6 +175,7 @@ class RecordWriter:
         insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
         if insert is None:
             raise StoreError(f"unsupported database dialect {dialect!r}")
+        self._copy = dialect == "postgresql"
         self._insert = insert(files).on_conflict_do_nothing(
             index_elements=[files.c.source_id, files.c.locator_key]
         )
@@ -280,7 +286,7 @@ class RecordWriter:
                 # above the highest id it started from.
                 hooked = self.on_flush is not None
                 before = conn.execute(select(func.max(files.c.id))).scalar() if hooked else None
-                conn.execute(self._insert, self._rows)
+                self._write(conn, self._insert, files, self._rows, ("source_id", "locator_key"))
                 if hooked:
                     new_ids = list(
                         conn.execute(
@@ -295,7 +301,7 @@ class RecordWriter:
                 self._write_videos(conn)
             if self._done:
                 marks = [{"source_id": sid, "top_key": key} for sid, key in sorted(self._done)]
-                conn.execute(self._insert_done, marks)
+                self._write(conn, self._insert_done, done, marks)
             if self.on_flush is not None:
                 self.on_flush(conn, new_ids)
         self._rows.clear()
@@ -357,12 +363,30 @@ class RecordWriter:
         finally:
             self.run_id = None
 
+    def _write(
+        self,
+        conn: Connection,
+        insert: Insert,
+        table: Table,
+        rows: list[dict[str, Any]],
+        conflict: tuple[str, ...] = (),
+    ) -> None:
+        """`insert` (… ON CONFLICT DO NOTHING) of `rows`, which all have the same keys; with
+        COPY on PostgreSQL."""
+        if self._copy:
+            copy_insert(
+                conn, table, list(rows[0]), (row.values() for row in rows), conflict=conflict
+            )
+        else:
+            conn.execute(insert, rows)
+
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         try:
             with self.store.engine.begin() as conn:
                 yield conn
-        except SQLAlchemyError as exc:
+        # psycopg's own errors come from the COPYs, which go around SQLAlchemy
+        except (SQLAlchemyError, psycopg.Error) as exc:
             raise StoreError(f"database error on {self.store.describe_db()}: {exc}") from exc
 
     def _row(self, source_id: int, top: bytes, top_key: bytes, rec: FileRecord) -> dict[str, Any]:
@@ -438,21 +462,16 @@ class RecordWriter:
         if not new:
             return
         conn.execute(self._insert_video, [self._videos[key][0] for key in new])
+        frames = ((sha256, *frame) for sha256 in new for frame in self._videos[sha256][1])
+        if self._copy:
+            copy_insert(conn, video_frames, _FRAME_COLUMNS, frames)
+            return
         rows: list[dict[str, Any]] = []
-        for sha256 in new:
-            for number, timestamp, quality, pdq in self._videos[sha256][1]:
-                rows.append(
-                    {
-                        "sha256": sha256,
-                        "frame_number": number,
-                        "timestamp": timestamp,
-                        "quality": quality,
-                        "pdq": pdq,
-                    }
-                )
-                if len(rows) >= _FRAME_ROWS:
-                    conn.execute(self._insert_frames, rows)
-                    rows = []
+        for frame in frames:
+            rows.append(dict(zip(_FRAME_COLUMNS, frame, strict=True)))
+            if len(rows) >= _FRAME_ROWS:
+                conn.execute(self._insert_frames, rows)
+                rows = []
         if rows:
             conn.execute(self._insert_frames, rows)
 
