@@ -126,6 +126,13 @@ def test_a_clip_and_a_small_copy_of_a_known_video_match_with_the_lists_category(
     assert categories(case) == {"clip.mp4": 1, "small.mp4": 1, "other.mp4": None}
     # Only the candidates the frame index named were compared: not the unrelated video.
     assert compared == [1, 1]
+    # `vigil files` shows the percentages and where the clip lies in the known video.
+    listed_rows = CliRunner().invoke(app, ["files", str(case), "--format", "jsonl"]).stdout
+    shown = {r["path"]: r["matches"] for r in map(json.loads, listed_rows.splitlines())}
+    (clip_match,) = shown["clip.mp4"]
+    assert clip_match["query_match"] == 100.0 and clip_match["algorithm"] == "vpdq"
+    assert clip_match["time_ranges"] == {"query": [[0.0, 3.0]], "compared": [[4.0, 7.0]]}
+    assert shown["other.mp4"] == []
 
 
 @pytest.fixture

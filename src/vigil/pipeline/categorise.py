@@ -21,6 +21,7 @@ side: a page of files' matches as `vigil files` shows them.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -243,6 +244,9 @@ def matches_for(
             matches.c.category,
             matches.c.strength,
             hash_entries.c.list_category,
+            matches.c.query_match,
+            matches.c.compared_match,
+            matches.c.time_ranges,
         )
         .join(hashsets, hashsets.c.id == matches.c.hashset_id)
         .outerjoin(hash_entries, hash_entries.c.id == matches.c.entry_id)  # gone if replaced
@@ -253,17 +257,20 @@ def matches_for(
         query = query.where(hashsets.c.active.is_(True))
     out: dict[int, list[dict[str, Any]]] = {}
     for row in conn.execute(query):
-        out.setdefault(row.file_id, []).append(
-            {
-                "hashset": row.name,
-                "hashset_version": row.version,
-                "kind": row.kind,
-                "algorithm": row.algorithm,
-                "distance": row.distance,
-                "transform": row.transform,
-                "category": row.category,
-                "strength": row.strength,
-                "list_category": row.list_category,
-            }
-        )
+        found = {
+            "hashset": row.name,
+            "hashset_version": row.version,
+            "kind": row.kind,
+            "algorithm": row.algorithm,
+            "distance": row.distance,
+            "transform": row.transform,
+            "category": row.category,
+            "strength": row.strength,
+            "list_category": row.list_category,
+        }
+        if row.query_match is not None:  # a video against a known video (`video_matcher`)
+            found["query_match"] = row.query_match
+            found["compared_match"] = row.compared_match
+            found["time_ranges"] = json.loads(row.time_ranges) if row.time_ranges else None
+        out.setdefault(row.file_id, []).append(found)
     return out
