@@ -7,9 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -342,26 +340,14 @@ def test_kill_9_inside_an_image_then_rerun_finishes_it_without_duplicates(tmp_pa
     """Resume works inside an image as inside a folder: what was written before the kill is
     not redone, the rest is, and every file has one record."""
     from tests.helpers import gradient_image, image_bytes
-    from tests.pipeline.test_ingest import VIGIL, _done
+    from tests.pipeline.test_ingest import VIGIL, kill_9_part_way
 
     many = {f"pics/{i:04}.png": image_bytes(gradient_image(i, (96, 72)), "PNG") for i in range(300)}
     image = ext4(tmp_path / "many.img", many, size=32 * MiB)
     case = make_case(tmp_path)
     env = dict(os.environ, VIGIL_BATCH_SIZE="20")
     cmd = [VIGIL, "ingest", str(case), str(image), "--workers", "1"]
-    proc = subprocess.Popen(
-        cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 300  # moved in 5 ms slices, so it is caught part-way
-    while time.monotonic() < deadline:
-        os.killpg(proc.pid, signal.SIGSTOP)
-        if _done(case / "case.db") >= 40 or proc.poll() is not None:
-            break
-        os.killpg(proc.pid, signal.SIGCONT)
-        time.sleep(0.005)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_at_kill = _done(case / "case.db")
+    done_at_kill = kill_9_part_way(cmd, env, case / "case.db", after=40)
     assert 0 < done_at_kill < 300, "the run was not interrupted inside the image"
 
     subprocess.run(cmd, env=env, check=True, capture_output=True)

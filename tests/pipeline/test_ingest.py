@@ -136,6 +136,27 @@ def _done(db: Path) -> int:
         return 0
 
 
+def kill_9_part_way(cmd: list[str], env: dict, db: Path, *, after: int) -> int:
+    """Run `cmd` and kill -9 it once `after` items are done; the done count at the kill.
+
+    The run moves only in 5 ms slices between SIGCONT and SIGSTOP, and is stopped whenever
+    the test looks: however fast the machine, it cannot finish between two looks, and the
+    kill lands on a run known to be part-way."""
+    proc = subprocess.Popen(
+        cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        os.killpg(proc.pid, signal.SIGSTOP)
+        if _done(db) >= after or proc.poll() is not None:
+            break
+        os.killpg(proc.pid, signal.SIGCONT)
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return _done(db)
+
+
 @pytest.mark.slow
 def test_kill_9_then_rerun_finishes_without_duplicates_or_rehashing(tmp_path, sqlite_case):
     case = sqlite_case
@@ -145,22 +166,7 @@ def test_kill_9_then_rerun_finishes_without_duplicates_or_rehashing(tmp_path, sq
         (src / f"{i:04}.png").write_bytes(image_bytes(gradient_image(i, (160, 120)), "PNG"))
     env = dict(os.environ, VIGIL_BATCH_SIZE="20")
     cmd = [VIGIL, "ingest", str(case), str(src), "--workers", "1"]
-    proc = subprocess.Popen(
-        cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    # The run moves only in 5 ms slices between SIGCONT and SIGSTOP, and is stopped whenever
-    # the test looks: however fast the machine, it cannot finish between two looks, and the
-    # kill lands on a run known to be part-way.
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        os.killpg(proc.pid, signal.SIGSTOP)
-        if _done(case / "case.db") >= 40 or proc.poll() is not None:
-            break
-        os.killpg(proc.pid, signal.SIGCONT)
-        time.sleep(0.005)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_at_kill = _done(case / "case.db")
+    done_at_kill = kill_9_part_way(cmd, env, case / "case.db", after=40)
     assert 0 < done_at_kill < 400, "the run was not interrupted mid-way"
 
     subprocess.run(cmd, env=env, check=True, capture_output=True)

@@ -471,6 +471,42 @@ def _import_detail(info: HashSetInfo) -> dict[str, Any]:
     }
 
 
+def insert_version(
+    conn: Connection,
+    path: Path,
+    fmt: Any,
+    name: str,
+    kind: str,
+    category: int | None,
+    *,
+    source_sha256: str,
+    list_scheme: str | None = None,
+    category_map: str | None = None,
+) -> int:
+    """A new, still inactive version of set `name` (the next number), its counts at 0; the
+    id. The import fills it and activates it in the same transaction."""
+    previous = conn.execute(
+        select(func.max(hashsets.c.version)).where(hashsets.c.name == name)
+    ).scalar()
+    row = {
+        "name": name,
+        "version": (previous or 0) + 1,
+        "active": False,
+        "kind": kind,
+        "category": category,
+        "format": fmt.name,
+        "format_version": fmt.version,
+        "source_file": safe_text(str(path.absolute())),
+        "source_sha256": source_sha256,
+        "entries": 0,
+        "pdq_entries": 0,
+        "imported_at": now_iso(),
+        "list_scheme": list_scheme,
+        "category_map": category_map,
+    }
+    return conn.execute(hashsets.insert().returning(hashsets.c.id), row).scalar_one()
+
+
 def _import_in(
     conn: Connection,
     path: Path,
@@ -484,26 +520,17 @@ def _import_in(
     tmp_index: Path,
     on_progress: Callable[[int], None] | None,
 ) -> tuple[HashSetInfo, list[int]]:
-    previous = conn.execute(
-        select(func.max(hashsets.c.version)).where(hashsets.c.name == name)
-    ).scalar()
-    row = {
-        "name": name,
-        "version": (previous or 0) + 1,
-        "active": False,
-        "kind": kind,
-        "category": category,
-        "format": fmt.name,
-        "format_version": fmt.version,
-        "source_file": safe_text(str(path.absolute())),
-        "source_sha256": "",
-        "entries": 0,
-        "pdq_entries": 0,
-        "imported_at": now_iso(),
-        "list_scheme": cmap.list_scheme,
-        "category_map": cmap.as_json(),
-    }
-    new_id = conn.execute(hashsets.insert().returning(hashsets.c.id), row).scalar_one()
+    new_id = insert_version(
+        conn,
+        path,
+        fmt,
+        name,
+        kind,
+        category,
+        source_sha256="",
+        list_scheme=cmap.list_scheme,
+        category_map=cmap.as_json(),
+    )
     count = pdq_count = 0
     batch: list[tuple[Any, ...]] = []
     if kind != "alert" and cmap.codes is None and not cmap.same_scheme:

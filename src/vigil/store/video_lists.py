@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from vigil.errors import ConfigError, HashSetFormatError, StoreError
@@ -29,8 +29,8 @@ from vigil.hashsets.entry import HEAD_SIZE, read_head
 from vigil.hashsets.video_entry import MAX_FRAMES, VideoHashListFormat
 from vigil.index import PdqIndex, hex_to_codes
 from vigil.store.audit import append
-from vigil.store.case import CaseStore, now_iso
-from vigil.store.hashsets import KINDS, HashSetInfo, get_hashset
+from vigil.store.case import CaseStore
+from vigil.store.hashsets import KINDS, HashSetInfo, get_hashset, insert_version
 from vigil.store.schema import hash_entries, hashsets, known_video_frames, known_videos
 from vigil.store.writer import lock_case, safe_text
 
@@ -145,26 +145,8 @@ def _import_in(
     tmp_index: Path,
     on_progress: Callable[[int], None] | None,
 ) -> tuple[HashSetInfo, list[int]]:
-    previous = conn.execute(
-        select(func.max(hashsets.c.version)).where(hashsets.c.name == name)
-    ).scalar()
-    row = {
-        "name": name,
-        "version": (previous or 0) + 1,
-        "active": False,
-        "kind": kind,
-        "category": category,
-        "format": fmt.name,
-        "format_version": fmt.version,
-        "source_file": safe_text(str(path.absolute())),
-        "source_sha256": source_sha256,
-        "entries": 0,
-        "pdq_entries": 0,  # the picture matcher's count: a video list has no picture PDQ
-        "imported_at": now_iso(),
-        "list_scheme": None,
-        "category_map": None,
-    }
-    new_id = conn.execute(hashsets.insert().returning(hashsets.c.id), row).scalar_one()
+    # pdq_entries stays 0: it is the picture matcher's count, and a video list has no picture PDQ
+    new_id = insert_version(conn, path, fmt, name, kind, category, source_sha256=source_sha256)
     videos = frames = 0
     batch: list[dict[str, Any]] = []
     for record in fmt.read_videos(path):

@@ -7,7 +7,6 @@ encrypted volume without its key (`volumes.py` records a locked one as such).
 
 from __future__ import annotations
 
-import io
 import stat
 from collections.abc import Iterator
 from typing import Any
@@ -15,10 +14,10 @@ from typing import Any
 from vigil.evidence.archive import LINK_TARGET_MAX, Occurrences
 from vigil.evidence.disk.filesystem import (
     CANNOT_LIST,
-    CHUNK,
     DAMAGED_ENTRY,
     DIRECTORY_LOOP,
     LARGER_THAN_VOLUME,
+    SizedStream,
 )
 from vigil.evidence.disk.volumes import Volume
 from vigil.evidence.folder import WalkItem
@@ -124,46 +123,19 @@ def _link_target(f: Any) -> str | None:
     return None if target is None else str(target)[:LINK_TARGET_MAX]
 
 
-class ApfsStream(io.RawIOBase):
-    """A seekable, read-only stream over one file of an APFS volume (its data fork). A read
-    libfsapfs fails, or one that ends before the listed size, raises OSError saying why."""
+class ApfsStream(SizedStream):
+    """A file of an APFS volume (its data fork). A read libfsapfs fails raises OSError
+    saying why."""
 
     def __init__(self, file: Any, size: int) -> None:
+        super().__init__(size)
         self._file = file
-        self._size = size
-        self._pos = 0
 
-    @property
-    def size(self) -> int:
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        n = min(len(buffer), self._size - self._pos, CHUNK)
-        if n <= 0:
-            return 0
+    def _read_at(self, offset: int, n: int) -> bytes:
         try:
-            data = self._file.read_buffer_at_offset(n, self._pos)
+            return self._file.read_buffer_at_offset(n, offset)
         except OSError as exc:
             raise OSError(f"libfsapfs: {exc}") from exc
-        if not data:
-            raise OSError(f"only {self._pos} of {self._size} bytes could be read")
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
 
 
 def open_apfs_file(apfs: Any, inode: int) -> ApfsStream:

@@ -160,17 +160,14 @@ def _link_target(f: Any, size: int) -> str | None:
     return data.decode("utf-8", "backslashreplace")
 
 
-class TskStream(io.RawIOBase):
-    """A seekable, read-only stream over one file of a TSK file system (its default data
-    attribute). A read TSK fails, or one that ends before the listed size, raises OSError,
-    saying why the image could not be read when `image` (`volumes.tsk_image`) knows."""
+class SizedStream(io.RawIOBase):
+    """A seekable, read-only stream of a file's listed size inside an image, read at most
+    `CHUNK` bytes at a time through `_read_at`; a read that comes back empty before the end
+    raises OSError (worded by `_why`)."""
 
-    def __init__(self, file: Any, size: int, *, deleted: bool, image: Any = None) -> None:
-        self._file = file
+    def __init__(self, size: int) -> None:
         self._size = size
         self._pos = 0
-        self._deleted = deleted
-        self._image = image
 
     @property
     def size(self) -> int:
@@ -194,10 +191,36 @@ class TskStream(io.RawIOBase):
         n = min(len(buffer), self._size - self._pos, CHUNK)
         if n <= 0:
             return 0
+        data = self._read_at(self._pos, n)
+        if not data:
+            raise OSError(self._why(f"only {self._pos} of {self._size} bytes could be read"))
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def _read_at(self, offset: int, n: int) -> bytes:
+        raise NotImplementedError
+
+    def _why(self, detail: str) -> str:
+        return detail
+
+
+class TskStream(SizedStream):
+    """A file of a TSK file system (its default data attribute). A read TSK fails raises
+    OSError, saying why the image could not be read when `image` (`volumes.tsk_image`)
+    knows."""
+
+    def __init__(self, file: Any, size: int, *, deleted: bool, image: Any = None) -> None:
+        super().__init__(size)
+        self._file = file
+        self._deleted = deleted
+        self._image = image
+
+    def _read_at(self, offset: int, n: int) -> bytes:
         if self._image is not None:
             self._image.read_error = None
         try:
-            data = self._file.read_random(self._pos, n)
+            data = self._file.read_random(offset, n)
         except OSError as exc:
             raise OSError(
                 self._why(self._cause() or f"The Sleuth Kit: {tsk_message(exc)}")
@@ -205,11 +228,7 @@ class TskStream(io.RawIOBase):
         cause = self._cause()
         if cause is not None:  # TSK may hand back what it read before the failure
             raise OSError(self._why(cause))
-        if not data:
-            raise OSError(self._why(f"only {self._pos} of {self._size} bytes could be read"))
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
+        return data
 
     def _cause(self) -> str | None:
         return None if self._image is None else self._image.read_error
